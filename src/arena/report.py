@@ -1,0 +1,23 @@
+"""How results look in a terminal or notebook."""
+
+from __future__ import annotations
+
+from arena.checker import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, Result
+
+ICONS = {PASSED: "✅", FAILED: "❌", NOT_IMPLEMENTED: "⬜", ERROR: "💥"}
+LABELS = {PASSED: "passed", FAILED: "failed", NOT_IMPLEMENTED: "not implemented", ERROR: "error"}
+STYLES = {PASSED: "green", FAILED: "red", NOT_IMPLEMENTED: "dim", ERROR: "magenta"}
+
+
+def format_result(result: Result) -> str:
+    """One plain-text line (plus the message) for a result."""
+    head = f"{ICONS[result.status]} {result.exercise}: {LABELS[result.status]} ({result.seconds:.2f} s)"
+    if result.status == PASSED and result.message == "passed":
+        return head
+    return f"{head}\n   {result.message}"
+
+
+def summary_line(results: list[Result]) -> str:
+    counts = {s: sum(r.status == s for r in results) for s in LABELS}
+    parts = [f"{counts[s]} {LABELS[s]}" for s in (PASSED, FAILED, ERROR, NOT_IMPLEMENTED) if counts[s]]
+    return f"{counts[PASSED]}/{len(results)} exercises pass — " + ", ".join(parts)

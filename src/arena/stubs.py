@@ -1,0 +1,144 @@
+"""Makes the learner's exercise file (and per-exercise stubs/solutions) from a part's solutions.py."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+from arena.catalog import Part
+
+BEGIN, END = "# SOLUTION", "# END SOLUTION"
+
+
+class StubError(ValueError):
+    """solutions.py does not follow the region conventions."""
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A top-level statement of solutions.py: its name (if a def/class) and line span (1-based, inclusive)."""
+
+    name: str | None
+    start: int
+    end: int
+
+
+def _definitions(source: str) -> list[Definition]:
+    tree = ast.parse(source)
+    found = []
+    for node in tree.body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        name = node.name if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+        found.append(Definition(name, start, node.end_lineno or node.lineno))
+    return found
+
+
+def _replace_regions(lines: list[str], label: str) -> list[str]:
+    """Replace every SOLUTION region with a NotImplementedError at the region's indentation."""
+    out: list[str] = []
+    inside = False
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if inside:
+                raise StubError(f"line {number}: nested '{BEGIN}'")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f'{indent}raise NotImplementedError("{label}: replace this line with your code")')
+        elif stripped == END:
+            if not inside:
+                raise StubError(f"line {number}: '{END}' without '{BEGIN}'")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise StubError(f"'{BEGIN}' never closed with '{END}'")
+    return out
+
+
+def _strip_markers(lines: list[str]) -> list[str]:
+    return [ln for ln in lines if ln.strip() not in (BEGIN, END)]
+
+
+class SolutionsFile:
+    """The reference solutions of one part, read as text (never executed here)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.source = path.read_text(encoding="utf-8")
+        self.lines = self.source.splitlines()
+        self.definitions = _definitions(self.source)
+
+    def definition(self, name: str) -> Definition:
+        for d in self.definitions:
+            if d.name == name:
+                return d
+        raise KeyError(f"{self.path.name} has no top-level definition named {name!r}")
+
+    def _span(self, name: str) -> list[str]:
+        d = self.definition(name)
+        return self.lines[d.start - 1 : d.end]
+
+    def has_region(self, name: str) -> bool:
+        return any(ln.strip() == BEGIN for ln in self._span(name))
+
+    def solution(self, name: str) -> str:
+        """The reference code of one definition, markers removed."""
+        return "\n".join(_strip_markers(self._span(name)))
+
+    def stub(self, name: str) -> str:
+        """The learner's starting code for one definition."""
+        return "\n".join(_replace_regions(self._span(name), name))
+
+    def preamble(self, exclude: set[str]) -> str:
+        """Every top-level statement except the module docstring and the named definitions."""
+        chunks = []
+        for i, d in enumerate(self.definitions):
+            if d.name in exclude or (i == 0 and self._is_docstring(d)):
+                continue
+            chunks.append("\n".join(_strip_markers(self.lines[d.start - 1 : d.end])))
+        return "\n\n".join(chunks)
+
+    def _is_docstring(self, d: Definition) -> bool:
+        first = ast.parse(self.source).body[0]
+        return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and first.lineno == d.start
+
+    def stub_module(self, header: str) -> str:
+        """The whole exercise file: solutions.py with regions replaced and the docstring swapped."""
+        lines = list(self.lines)
+        if self.definitions and self._is_docstring(self.definitions[0]):
+            d = self.definitions[0]
+            lines = lines[: d.start - 1] + lines[d.end :]
+        out, owner = [], None
+        starts = {d.start: d.name for d in self.definitions}
+        buffer: list[str] = []
+        # Regions are labelled with the top-level definition that contains them.
+        offset = len(self.lines) - len(lines)
+        for number, line in enumerate(lines, 1 + offset):
+            owner = starts.get(number, owner)
+            buffer.append(line)
+            if line.strip() == END:
+                out.extend(_replace_regions(buffer, owner or "exercise"))
+                buffer = []
+        out.extend(_replace_regions(buffer, owner or "exercise"))
+        return header.rstrip() + "\n" + "\n".join(out).lstrip("\n") + "\n"
+
+
+def stub_header(part: Part) -> str:
+    return (
+        f'"""Your exercises for part {part.id}: {part.title}.\n\n'
+        "Replace each `raise NotImplementedError(...)` with your own code, then check it:\n\n"
+        f"    arena check {part.id}              # every exercise\n"
+        f"    arena check {part.id} --only NAME  # one exercise\n"
+        f"    arena watch {part.id}              # re-check on every save\n\n"
+        f"Read the lesson with `arena serve`; stuck? `arena hint {part.id} NAME`.\n"
+        '"""\n'
+    )
+
+
+def make_stub_module(part: Part) -> str:
+    """Text of the learner's exercise file for a part."""
+    return SolutionsFile(part.solutions_path).stub_module(stub_header(part))
