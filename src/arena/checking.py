@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,6 +28,10 @@ def time_limit(seconds: float) -> Callable[[F], F]:
 
 
 def limit_of(check_fn: Callable) -> float:
+    """A check's time limit; ARENA_TIME_LIMIT (seconds) overrides every limit, e.g. in tests."""
+    override = os.environ.get("ARENA_TIME_LIMIT")
+    if override:
+        return float(override)
     return float(getattr(check_fn, "__arena_time_limit__", DEFAULT_TIME_LIMIT))
 
 

@@ -24,15 +24,26 @@ class Definition:
     end: int
 
 
+def _extend_over_trailing_comments(lines: list[str], end: int) -> int:
+    """A def's AST span stops at its last statement; its indented trailing comments (END markers) belong to it."""
+    last, i = end, end
+    while i < len(lines) and (not lines[i].strip() or (lines[i][:1].isspace() and lines[i].lstrip().startswith("#"))):
+        if lines[i].strip():
+            last = i + 1
+        i += 1
+    return last
+
+
 def _definitions(source: str) -> list[Definition]:
     tree = ast.parse(source)
+    lines = source.splitlines()
     found = []
     for node in tree.body:
         start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
         name = node.name if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef) else None
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
-        found.append(Definition(name, start, node.end_lineno or node.lineno))
+        found.append(Definition(name, start, _extend_over_trailing_comments(lines, node.end_lineno or node.lineno)))
     return found
 
 

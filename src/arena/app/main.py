@@ -1,0 +1,30 @@
+"""Entry point of the course site: `arena serve` runs `streamlit run` on this file."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from arena.app import views
+from arena.catalog import chapters
+
+
+def build_navigation():
+    home = st.Page(views.render_home, title="Home", icon="🏠", url_path="home", default=True)
+    search = st.Page(views.render_search, title="Search", icon="🔎", url_path="search")
+    sections: dict[str, list] = {"Course": [home, search]}
+    part_pages = {}
+    for chapter in chapters():
+        pages = [st.Page(lambda c=chapter: views.render_chapter(c), title="Overview", icon="📚",
+                         url_path=views.chapter_path(chapter))]
+        for part in chapter.parts:
+            page = st.Page(lambda p=part: views.render_part(p), title=f"{part.id} {part.title}",
+                           icon="📘", url_path=views.page_path(part))
+            part_pages[part.id] = page
+            pages.append(page)
+        sections[chapter.title] = pages
+    st.session_state["_arena_pages"] = part_pages
+    return st.navigation(sections)
+
+
+st.set_page_config(page_title="ARENA-style course", page_icon="🧠", layout="wide")
+build_navigation().run()
