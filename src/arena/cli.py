@@ -17,7 +17,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from arena.catalog import Part, UnknownPart, all_parts, chapters, get_part
-from arena.checker import PASSED, Result, UsageError, check_file, exercise_names
+from arena.checker import NOT_IMPLEMENTED, PASSED, Result, UsageError, check_file, exercise_names
 from arena.report import ICONS, LABELS, STYLES, summary_line
 
 app = typer.Typer(
@@ -95,8 +95,9 @@ def start(part_id: PartArg,
 def _print_result(result: Result) -> None:
     out.print(f"{ICONS[result.status]} [bold]{result.exercise}[/bold] "
               f"[{STYLES[result.status]}]{LABELS[result.status]}[/] [dim]({result.seconds:.2f} s)[/dim]")
-    if not (result.status == PASSED and result.message == "passed"):
-        out.print(f"   {result.message}", highlight=False, markup=False)
+    if result.status == NOT_IMPLEMENTED or (result.status == PASSED and result.message == "passed"):
+        return
+    out.print(f"   {result.message}", highlight=False, markup=False)
 
 
 def _run_checks(part: Part, path: Path, only: list[str] | None, as_json: bool) -> list[Result]:
@@ -241,7 +242,7 @@ def serve(port: Annotated[int, typer.Option(help="Port for the site.")] = 8501,
     """Open the course site in your browser (Streamlit)."""
     main = Path(__file__).parent / "app" / "main.py"
     command = [sys.executable, "-m", "streamlit", "run", str(main), "--server.port", str(port),
-               "--server.headless", str(not browser).lower(), "--browser.gatherUsageStats", "false"]
+               "--server.headless", str(not browser).lower(), "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
     raise typer.Exit(subprocess.call(command))
 
 

@@ -12,7 +12,7 @@ STYLES = {PASSED: "green", FAILED: "red", NOT_IMPLEMENTED: "dim", ERROR: "magent
 def format_result(result: Result) -> str:
     """One plain-text line (plus the message) for a result."""
     head = f"{ICONS[result.status]} {result.exercise}: {LABELS[result.status]} ({result.seconds:.2f} s)"
-    if result.status == PASSED and result.message == "passed":
+    if result.status == NOT_IMPLEMENTED or (result.status == PASSED and result.message == "passed"):
         return head
     return f"{head}\n   {result.message}"
 

@@ -26,5 +26,14 @@ def build_navigation():
     return st.navigation(sections)
 
 
-st.set_page_config(page_title="ARENA-style course", page_icon="🧠", layout="wide")
+STYLE = """
+<style>
+section[data-testid="stSidebar"] ul { padding-left: 0.8rem; margin-bottom: 0; }
+section[data-testid="stSidebar"] li { font-size: 0.9rem; margin: 0; list-style: none; }
+section[data-testid="stSidebar"] a { text-decoration: none; }
+</style>
+"""
+
+st.set_page_config(page_title="ML engineering & interpretability course", page_icon="🧠", layout="wide")
+st.markdown(STYLE, unsafe_allow_html=True)
 build_navigation().run()

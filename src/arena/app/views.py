@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from arena.catalog import Chapter, Part, chapters, get_part
@@ -103,6 +105,19 @@ def _sidebar_toc(lesson: Lesson) -> None:
         st.markdown("\n".join(toc))
 
 
+_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
+
+
+def render_markdown(text: str) -> None:
+    """Markdown with display maths ($$…$$, possibly over several lines) drawn by st.latex."""
+    pieces = _DISPLAY_MATH.split(text)
+    for i, piece in enumerate(pieces):
+        if i % 2:
+            st.latex(piece.strip())
+        elif piece.strip():
+            st.markdown(piece)
+
+
 def render_exercise(part: Part, block: Directive, states: dict) -> None:
     a = block.attrs
     state = states.get(block.name)
@@ -114,9 +129,9 @@ def render_exercise(part: Part, block: Directive, states: dict) -> None:
             f":blue-badge[Importance {'●' * int(a['importance'])}{'○' * (5 - int(a['importance']))}] "
             f":gray-badge[⏱ {a['time']}] {status}"
         )
-        if state and state.status != "passed":
+        if state and state.status in ("failed", "error"):
             st.caption(f"Last check: {ICONS[state.status]} {LABELS[state.status]} — {state.message}")
-        st.markdown(block.body)
+        render_markdown(block.body)
         st.caption(f"Check it: `arena check {part.id} --only {block.name}`")
 
 
@@ -129,7 +144,7 @@ def render_block(part: Part, block, states: dict, hint_counts: dict) -> None:
         else:
             st.markdown(f"##### {block.text}")
     elif isinstance(block, Markdown):
-        st.markdown(block.text)
+        render_markdown(block.text)
     elif isinstance(block, Code):
         st.code(block.source, language=block.language or None)
     elif block.kind == "exercise":

@@ -1,4 +1,4 @@
-"""Shared fixtures: every test gets its own progress database; parts are parametrised from the catalog."""
+"""Shared by every test (tests/ and the parts' own tests): offline, smoke mode, a private progress database."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("ARENA_SMOKE", "1")
+os.environ.setdefault("ARENA_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "offline")
 
 
 @pytest.fixture(autouse=True)
