@@ -31,6 +31,10 @@ def solutions_text(part_id: str = PART) -> str:
 
 
 def learner_file(path: Path, override: str = "", prefix: str = "", part_id: str = PART) -> Path:
-    """A learner file that is the reference solutions with `override` appended (redefining an exercise)."""
-    path.write_text(prefix + solutions_text(part_id) + "\n\n" + override + "\n")
+    """A learner file: the reference solutions with `prefix` near the top (after any __future__ import)
+    and `override` appended (redefining an exercise)."""
+    text = solutions_text(part_id)
+    future = "from __future__ import annotations\n"
+    head, _, tail = text.partition(future) if future in text else ("", "", text)
+    path.write_text(head + (future if _ else "") + prefix + tail + "\n\n" + override + "\n")
     return path

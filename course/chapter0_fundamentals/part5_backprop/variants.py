@@ -1,0 +1,265 @@
+"""Known-wrong and known-right implementations: the test suite proves the checks tell them apart.
+
+Variants that need earlier pieces (Tensor, back_funcs, ...) use the reference ones imported here,
+because checks look them up in the namespace the checked object was defined in."""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from arena.checking import right, wrong
+
+from .solutions import (  # noqa: F401 - checks find these names in this module's namespace
+    Arr,
+    BackwardFuncLookup,
+    Parameter,
+    Recipe,
+    Tensor,
+    back_funcs,
+    backprop,
+    log,
+    multiply,
+    sorted_computational_graph,
+    unbroadcast,
+)
+
+grad_tracking_enabled = True  # the flag the NoGrad variants below switch
+
+
+# ---------------------------------------------------------------- unbroadcast
+
+
+@wrong("unbroadcast", "lines the shapes up from the left, so it sums over the wrong axes")
+def unbroadcast_left_aligned(broadcasted: Arr, original: Arr) -> Arr:
+    n_new = broadcasted.ndim - original.ndim
+    out = broadcasted.sum(axis=tuple(range(original.ndim, broadcasted.ndim))) if n_new else broadcasted
+    axes = tuple(i for i, o in enumerate(original.shape) if o == 1 and out.shape[i] != 1)
+    return out.sum(axis=axes, keepdims=True) if axes else out
+
+
+@wrong("unbroadcast", "only sums over the new leading axes, not over the stretched size-1 axes")
+def unbroadcast_leading_only(broadcasted: Arr, original: Arr) -> Arr:
+    return broadcasted.sum(axis=tuple(range(broadcasted.ndim - original.ndim)))
+
+
+@wrong("unbroadcast", "sums the stretched size-1 axes away instead of keeping them with size 1")
+def unbroadcast_drops_size1(broadcasted: Arr, original: Arr) -> Arr:
+    out = broadcasted.sum(axis=tuple(range(broadcasted.ndim - original.ndim)))
+    axes = tuple(i for i, o in enumerate(original.shape) if o == 1 and out.shape[i] != 1)
+    return out.sum(axis=axes) if axes else out
+
+
+@right("unbroadcast", "a loop: sum the first axis while there are too many, then each stretched axis")
+def unbroadcast_loop(broadcasted: Arr, original: Arr) -> Arr:
+    while broadcasted.ndim > original.ndim:
+        broadcasted = broadcasted.sum(axis=0)
+    for axis, size in enumerate(original.shape):
+        if size == 1 and broadcasted.shape[axis] != 1:
+            broadcasted = broadcasted.sum(axis=axis, keepdims=True)
+    return broadcasted
+
+
+@wrong("multiply_back0", "forgets to unbroadcast, so the gradient has the output's shape")
+def multiply_back0_no_unbroadcast(grad_out: Arr, out: Arr, x: Arr, y: Arr | float) -> Arr:
+    return grad_out * y
+
+
+# ---------------------------------------------------------------- lookup, sort, backprop
+
+
+class _SharedStore:
+    table: dict = {}  # noqa: RUF012 - the mistake: one dict shared by every instance
+
+
+@wrong("BackwardFuncLookup", "keeps the registrations in a class attribute shared by every lookup")
+class BackwardFuncLookupShared(_SharedStore):
+    def add_back_func(self, forward_fn: Callable, arg_position: int, back_fn: Callable) -> None:
+        self.table[(forward_fn, arg_position)] = back_fn
+
+    def get_back_func(self, forward_fn: Callable, arg_position: int) -> Callable:
+        return self.table[(forward_fn, arg_position)]
+
+
+@wrong("topological_sort", "adds a node when it is first reached, before its children are done (reversed pre-order)")
+def topological_sort_preorder(node: Any, get_children: Callable) -> list:
+    order: list = []
+    seen: set[int] = set()
+
+    def visit(n: Any, path: set[int]) -> None:
+        if id(n) in path:
+            raise ValueError("cycle")
+        if id(n) in seen:
+            return
+        seen.add(id(n))
+        order.append(n)
+        for c in get_children(n):
+            visit(c, path | {id(n)})
+
+    visit(node, set())
+    return order[::-1]
+
+
+@right("topological_sort", "Kahn's algorithm: repeatedly take the nodes whose children are all placed")
+def topological_sort_kahn(node: Any, get_children: Callable) -> list:
+    nodes: dict[int, Any] = {id(node): node}
+    stack = [node]
+    while stack:
+        for c in get_children(stack.pop()):
+            if id(c) not in nodes:
+                nodes[id(c)] = c
+                stack.append(c)
+    remaining = {i: len({id(c) for c in get_children(n)}) for i, n in nodes.items()}
+    users: dict[int, list[int]] = {i: [] for i in nodes}
+    for i, n in nodes.items():
+        for c in {id(c) for c in get_children(n)}:
+            users[c].append(i)
+    ready = [i for i, k in remaining.items() if k == 0]
+    order = []
+    while ready:
+        i = ready.pop()
+        order.append(nodes[i])
+        for u in users[i]:
+            remaining[u] -= 1
+            if remaining[u] == 0:
+                ready.append(u)
+    if len(order) != len(nodes):
+        raise ValueError("cycle")
+    return order
+
+
+@wrong("backprop", "overwrites the gradient of a node used twice instead of adding the contributions")
+def backprop_overwrites(end_node: Tensor, end_grad: Tensor | None = None) -> None:
+    lookup = back_funcs()
+    grads = {id(end_node): np.ones_like(end_node.array) if end_grad is None else end_grad.array}
+    for node in sorted_computational_graph(end_node):
+        grad_out = grads.get(id(node))
+        if grad_out is None:
+            continue
+        if node.is_leaf:
+            if node.requires_grad:
+                node.grad = Tensor(grad_out) if node.grad is None else Tensor(node.grad.array + grad_out)
+            continue
+        for position, parent in node.recipe.parents.items():
+            back_fn = lookup.get_back_func(node.recipe.func, position)
+            grads[id(parent)] = back_fn(grad_out, node.array, *node.recipe.args, **node.recipe.kwargs)
+
+
+@wrong("backprop", "replaces a leaf's .grad on every call instead of accumulating into it")
+def backprop_no_accumulate_across_calls(end_node: Tensor, end_grad: Tensor | None = None) -> None:
+    for node in sorted_computational_graph(end_node):
+        if node.is_leaf:
+            node.grad = None
+    backprop(end_node, end_grad)
+
+
+@right("backprop", "stores each node's gradient in a dict keyed by the node and recurses over the sorted graph")
+def backprop_dict_by_node(end_node: Tensor, end_grad: Tensor | None = None) -> None:
+    lookup = back_funcs()
+    order = sorted_computational_graph(end_node)
+    grads: dict[Tensor, Arr] = {end_node: end_grad.array if end_grad is not None else np.ones(end_node.shape)}
+    for node in order:
+        if node not in grads:
+            continue
+        g = grads[node]
+        if node.recipe is None or not node.recipe.parents or not node.requires_grad:
+            if node.requires_grad:
+                node.grad = Tensor(g if node.grad is None else node.grad.array + g)
+            continue
+        for position, parent in node.recipe.parents.items():
+            contribution = lookup.get_back_func(node.recipe.func, position)(
+                g, node.array, *node.recipe.args, **node.recipe.kwargs)
+            grads[parent] = grads[parent] + contribution if parent in grads else contribution
+
+
+# ---------------------------------------------------------------- more operations
+
+
+@wrong("maximum_back0", "sends the whole gradient of a tie to x")
+def maximum_back0_ties_to_x(grad_out: Arr, out: Arr, x: Arr, y: Arr | float) -> Arr:
+    return unbroadcast(grad_out * (x >= y), x)
+
+
+@wrong("maximum_back1", "sends none of the gradient of a tie to y")
+def maximum_back1_ties_to_x(grad_out: Arr, out: Arr, x: Arr | float, y: Arr) -> Arr:
+    return unbroadcast(grad_out * (y > x), y)
+
+
+@right("maximum_back0", "np.where with an explicit half on ties")
+def maximum_back0_where(grad_out: Arr, out: Arr, x: Arr, y: Arr | float) -> Arr:
+    return unbroadcast(np.where(x == y, grad_out / 2, np.where(x > y, grad_out, 0.0)), x)
+
+
+@wrong("getitem_back", "assigns instead of accumulating, so an element picked twice gets one gradient")
+def getitem_back_assign(grad_out: Arr, out: Arr, x: Arr, index: Any) -> Arr:
+    grad = np.zeros_like(x)
+    grad[index] = grad_out
+    return grad
+
+
+@wrong("sum_back", "broadcasts grad_out without putting the summed axes back (right only for leading axes)")
+def sum_back_no_unsqueeze(grad_out: Arr, out: Arr, x: Arr, dim: Any = None, keepdim: bool = False) -> Arr:
+    return np.broadcast_to(grad_out, x.shape)
+
+
+@wrong("cross_entropy", "exp() of the raw logits overflows for large logits")
+def cross_entropy_unstable(logits: Tensor, true_labels: Arr) -> Tensor:
+    return logits.exp().sum(1).log() - logits[np.arange(len(true_labels)), true_labels]
+
+
+# ---------------------------------------------------------------- NoGrad
+
+
+@wrong("NoGrad", "does not restore grad tracking when the block raises")
+class NoGradForgetsOnError:
+    def __enter__(self) -> None:
+        global grad_tracking_enabled
+        self.was = grad_tracking_enabled
+        grad_tracking_enabled = False
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        global grad_tracking_enabled
+        if exc_type is None:
+            grad_tracking_enabled = self.was
+
+
+@wrong("NoGrad", "sets grad tracking to True on exit instead of restoring the previous value")
+class NoGradAlwaysTrue:
+    def __enter__(self) -> None:
+        global grad_tracking_enabled
+        grad_tracking_enabled = False
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        global grad_tracking_enabled
+        grad_tracking_enabled = True
+
+
+@right("NoGrad", "a stack of previous values kept on the class")
+class NoGradStack:
+    previous: list[bool] = []  # noqa: RUF012
+
+    def __enter__(self) -> "NoGradStack":
+        global grad_tracking_enabled
+        self.previous.append(grad_tracking_enabled)
+        grad_tracking_enabled = False
+        return self
+
+    def __exit__(self, *exc: Any) -> bool:
+        global grad_tracking_enabled
+        grad_tracking_enabled = self.previous.pop()
+        return False
+
+
+@wrong("SGD", "step() replaces each array by a new one instead of updating it in place")
+class SGDNewArrays:
+    def __init__(self, params: Iterable[Parameter], lr: float):
+        self.params, self.lr = list(params), lr
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        for p in self.params:
+            if p.grad is not None:
+                p.array = p.array - self.lr * p.grad.array
