@@ -28,8 +28,8 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="markdown",
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 PartArg = Annotated[str, typer.Argument(help="Part id, e.g. 0.1 (see `arena list`).", show_default=False)]
 FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="Your exercise file (default: the one "
