@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import queue
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -187,22 +189,25 @@ def test_watch_rechecks_when_the_file_is_saved(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "arena.cli", "watch", PART, "--file", str(path),
                              "--only", FIRST], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:
-        output = _read_until(proc, "Watching", timeout=120)
+        output = _read_until(lines, "Watching", timeout=120)
         assert "not implemented" in output
         learner_file(path)  # the learner saves a working version
-        output = _read_until(proc, "Watching", timeout=120)
+        output = _read_until(lines, "Watching", timeout=120)
         assert "1/1 exercises pass" in output
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def _read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
+def _read_until(lines: queue.Queue, marker: str, timeout: float) -> str:
     deadline, seen = time.monotonic() + timeout, []
     while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
             break
         seen.append(line)
         if marker in line:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -147,15 +147,25 @@ def watch(part_id: PartArg, file: FileOpt = None,
         err.print(f"[red]{path} does not exist. Create it with `arena start {part.id}`.[/red]")
         raise typer.Exit(2)
     while True:
+        stamp = _mtime(path)
         out.rule(f"{part.id} {part.title} · {time.strftime('%H:%M:%S')}")
         results = _run_checks(part, path, only, as_json=False)
         out.print(summary_line(results))
         out.print(f"[dim]Watching {path.name} for changes… (Ctrl+C to stop)[/dim]")
         try:
-            for _ in watch_changes(path, debounce=300):
-                break
+            # The timeout lets a save made while the checks ran (before watching began) be noticed too.
+            for changes in watch_changes(path, debounce=300, rust_timeout=1000, yield_on_timeout=True):
+                if changes or _mtime(path) != stamp:
+                    break
         except KeyboardInterrupt:
             raise typer.Exit(0) from None
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:  # editors that save by delete-and-rename
+        return -1
 
 
 def _exercise_or_exit(part: Part, name: str):
@@ -242,8 +252,11 @@ def serve(port: Annotated[int, typer.Option(help="Port for the site.")] = 8501,
     """Open the course site in your browser (Streamlit)."""
     main = Path(__file__).parent / "app" / "main.py"
     command = [sys.executable, "-m", "streamlit", "run", str(main), "--server.port", str(port),
-               "--server.headless", str(not browser).lower(), "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
-    raise typer.Exit(subprocess.call(command))
+               "--server.headless", str(not browser).lower(), "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "viewer"]
+    out.print(f"Opening the course at http://localhost:{port} (Ctrl+C to stop)")
+    sys.stdout.flush()
+    os.execv(sys.executable, command)  # become streamlit, so signals reach it directly
 
 
 @app.command()

@@ -1,0 +1,70 @@
+"""Figures for part 0.4: the ravine-shaped loss and optimizers racing across it."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import torch as t
+
+from . import solutions as ref
+
+START = (2.5, 2.5)
+
+
+def _start() -> t.Tensor:
+    return t.tensor(START, requires_grad=True)
+
+
+def curvature_surface() -> go.Figure:
+    """The loss as a 3D surface: steep walls across x, a gentle slope along y."""
+    xs, ys = t.linspace(-3, 3, 80), t.linspace(-3, 3, 80)
+    gx, gy = t.meshgrid(xs, ys, indexing="xy")
+    z = ref.pathological_curvature_loss(gx, gy)
+    fig = go.Figure(go.Surface(x=xs.numpy(), y=ys.numpy(), z=z.numpy(), colorscale="Viridis", showscale=False))
+    fig.update_layout(scene=dict(xaxis_title="x", yaxis_title="y", zaxis_title="loss",
+                                 camera=dict(eye=dict(x=1.6, y=-1.4, z=0.9))),
+                      width=650, height=520, margin=dict(l=0, r=0, t=30, b=0),
+                      title="pathological_curvature_loss")
+    return fig
+
+
+def sgd_path() -> go.Figure:
+    """opt_fn_with_sgd's path with its defaults, and with a larger learning rate with and without momentum."""
+    fn = ref.pathological_curvature_loss
+    paths = {
+        "lr=0.001, momentum=0.98 (defaults)": ref.opt_fn_with_sgd(fn, _start()),
+        "lr=0.1, no momentum": ref.opt_fn_with_sgd(fn, _start(), lr=0.1, momentum=0.0),
+        "lr=0.1, momentum=0.9": ref.opt_fn_with_sgd(fn, _start(), lr=0.1, momentum=0.9),
+    }
+    fig = ref.plot_paths(fn, paths, y_range=(-5.5, 3.0))
+    fig.update_layout(title="100 steps of SGD from (2.5, 2.5)")
+    return fig
+
+
+RACE = [
+    ("SGD lr=0.03, momentum=0.9", ref.SGD, {"lr": 0.03, "momentum": 0.9}),
+    ("RMSprop lr=0.02", ref.RMSprop, {"lr": 0.02}),
+    ("Adam lr=0.2", ref.Adam, {"lr": 0.2}),
+    ("AdamW lr=0.2, wd=0.5", ref.AdamW, {"lr": 0.2, "weight_decay": 0.5}),
+]
+
+
+def optimizer_race() -> go.Figure:
+    """Your four optimizers, 100 steps each from the same start, drawn on the loss contours."""
+    paths = {label: ref.opt_fn(ref.pathological_curvature_loss, _start(), cls, hyper, n_iters=100)
+             for label, cls, hyper in RACE}
+    fig = ref.plot_paths(ref.pathological_curvature_loss, paths, y_range=(-6.0, 3.0))
+    fig.update_layout(title="Optimizers on the ravine (100 steps each)")
+    return fig
+
+
+def optimizer_loss_curves() -> go.Figure:
+    """The loss along each optimizer's path in optimizer_race."""
+    fig = go.Figure()
+    for label, cls, hyper in RACE:
+        path = ref.opt_fn(ref.pathological_curvature_loss, _start(), cls, hyper, n_iters=100)
+        loss = ref.pathological_curvature_loss(path[:, 0], path[:, 1])
+        fig.add_trace(go.Scatter(x=np.arange(len(loss)), y=loss.numpy(), mode="lines", name=label))
+    fig.update_layout(xaxis_title="step", yaxis_title="loss", width=650, height=380,
+                      title="Loss along each path")
+    return fig
