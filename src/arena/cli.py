@@ -31,7 +31,10 @@ app = typer.Typer(
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-PartArg = Annotated[str, typer.Argument(help="Part id, e.g. 0.1 (see `arena list`).", show_default=False)]
+PartArg = Annotated[str, typer.Argument(help="Part id, e.g. 0.1 (see `arena list`).", show_default=False,
+                                        metavar="PART")]
+NameArg = Annotated[str, typer.Argument(help="Exercise name, e.g. make_rays_1d (see the lesson or `arena progress`).",
+                                        show_default=False, metavar="NAME")]
 FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="Your exercise file (default: the one "
                                               "`arena start` wrote under ./workspace).", show_default=False)]
 
@@ -123,7 +126,10 @@ def check(part_id: PartArg, file: FileOpt = None,
           only: Annotated[list[str] | None, typer.Option("--only", "-o", help="Check only this exercise "
                                                          "(repeat for several).", show_default=False)] = None,
           as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per exercise.")] = False) -> None:
-    """Check your exercises. Exit code 0: all checked exercises pass; 1: some do not; 2: usage error."""
+    """Check your exercises and say precisely what is wrong.
+
+    Example: `arena check 0.1 --only make_rays_1d`. Exit code 0: every checked exercise passes;
+    1: some fail or are not implemented yet; 2: usage error (unknown part or exercise, missing file)."""
     part = _part(part_id)
     path = _default_file(part, file)
     if not as_json:
@@ -179,7 +185,7 @@ def _exercise_or_exit(part: Part, name: str):
 
 
 @app.command()
-def hint(part_id: PartArg, name: Annotated[str, typer.Argument(help="Exercise name.")],
+def hint(part_id: PartArg, name: NameArg,
          level: Annotated[int, typer.Option("--level", "-n", help="How many hints to show, gentlest first "
                                             "(0 = all).")] = 0) -> None:
     """Show the hints for one exercise, from gentle to concrete."""
@@ -195,7 +201,7 @@ def hint(part_id: PartArg, name: Annotated[str, typer.Argument(help="Exercise na
 
 
 @app.command()
-def solution(part_id: PartArg, name: Annotated[str, typer.Argument(help="Exercise name.")]) -> None:
+def solution(part_id: PartArg, name: NameArg) -> None:
     """Show the reference solution of one exercise, with notes."""
     from arena.lesson import load_lesson
     from arena.stubs import SolutionsFile

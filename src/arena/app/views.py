@@ -22,7 +22,7 @@ def chapter_path(chapter: Chapter) -> str:
     return f"chapter-{chapter.number}"
 
 
-@st.cache_resource(show_spinner="Computing figure from the reference solution…")
+@st.cache_resource(show_spinner="Computing figure from the reference solution…", ttl=600)
 def cached_figure(part_id: str, name: str):
     figures = get_part(part_id).module("figures")
     return getattr(figures, name)()
