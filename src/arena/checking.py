@@ -62,6 +62,11 @@ def _short(value: Any) -> str:
     return text if len(text) < 80 else text[:77] + "..."
 
 
+def _number(value: float | int | bool) -> str:
+    """A readable number for messages: 7 significant digits for floats."""
+    return f"{value:.7g}" if isinstance(value, float) else repr(value)
+
+
 def _as_tensor(value: Any) -> torch.Tensor | None:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()
@@ -114,8 +119,8 @@ def expect_close(got: Any, expected: Any, what: str, *, rtol: float = 1e-4, atol
         idx = _first_mismatch(bad)
         n_bad, n = int(bad.sum()), bad.numel()
         raise CheckFailure(
-            f"{what} is wrong at index {list(idx)}: expected {want[idx].item()!r}, got {have[idx].item()!r} "
-            f"({n_bad} of {n} entries differ)"
+            f"{what} is wrong at index {list(idx)}: expected {_number(want[idx].item())}, "
+            f"got {_number(have[idx].item())} ({n_bad} of {n} entries differ)"
         )
 
 

@@ -266,23 +266,35 @@ def serve(port: Annotated[int, typer.Option(help="Port for the site.")] = 8501,
 
 
 @app.command()
-def bench(part_id: PartArg) -> None:
+def bench(part_id: PartArg,
+          threads: Annotated[int, typer.Option(help="CPU threads for torch and numpy; 1 gives the steadiest "
+                                               "numbers on a small machine.")] = 1) -> None:
     """Time the part's from-scratch implementations against the libraries they imitate."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
     from arena.bench import run_benchmarks
 
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
     part = _part(part_id)
     module = part.module("bench")
     if module is None:
         err.print(f"[yellow]Part {part.id} has no benchmarks.[/yellow]")
         raise typer.Exit(2)
-    table = Table(title=f"{part.id} {part.title}: from scratch vs library (one run)")
-    for column in ("benchmark", "ours (ms)", "library (ms)", "ratio"):
-        table.add_column(column, justify="right" if column != "benchmark" else "left")
+    table = Table(title=f"{part.id} {part.title}: from scratch vs library, one run, "
+                        f"{torch.get_num_threads()} CPU thread(s)", title_justify="left")
+    table.add_column("benchmark", no_wrap=True)
+    for column in ("ours (ms)", "library (ms)", "ours / library"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("library", no_wrap=True, overflow="ellipsis", max_width=40)
     with out.status("Timing…"):
         timings = run_benchmarks(module.BENCHMARKS)
     for t in timings:
-        table.add_row(t.name, f"{t.ours_ms:.2f}", f"{t.library_ms:.2f} ({t.library_name})", f"{t.ratio:.1f}×")
+        table.add_row(t.name, f"{t.ours_ms:.2f}", f"{t.library_ms:.2f}", f"{t.ratio:.1f}×", t.library_name)
     out.print(table)
+    out.print("[dim]Ratios above 1 mean the from-scratch version is slower. Timings on a busy machine are noisy: "
+              "rerun before quoting a number.[/dim]")
 
 
 @app.command()
