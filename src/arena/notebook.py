@@ -28,12 +28,19 @@ def _intro(part: Part, solutions: bool) -> str:
             f'`check("{part.id}", function_or_class)` tells you precisely what is wrong.')
 
 
+def _setup_code(source: SolutionsFile, exclude: set[str]) -> str:
+    """The part's imports and helpers, with the course's `check` imported after any __future__ import."""
+    lines = source.preamble(exclude).splitlines()
+    future = [ln for ln in lines if ln.startswith("from __future__ ")]
+    rest = [ln for ln in lines if not ln.startswith("from __future__ ")]
+    return "\n".join(future + ["from arena import check, smoke"] + rest).strip() + "\n"
+
+
 def build_notebook(part: Part, solutions: bool = False) -> nbformat.NotebookNode:
     lesson: Lesson = load_lesson(part)
     source = SolutionsFile(part.solutions_path)
     shown_by_name = set(lesson.exercise_names()) | {d.name for d in lesson.directives("code")}
-    cells = [new_markdown_cell(_intro(part, solutions)),
-             new_code_cell("from arena import check, smoke\n\n" + source.preamble(exclude=shown_by_name))]
+    cells = [new_markdown_cell(_intro(part, solutions)), new_code_cell(_setup_code(source, shown_by_name))]
     prose: list[str] = []
 
     def flush() -> None:

@@ -105,13 +105,18 @@ class SolutionsFile:
         return "\n".join(_replace_regions(self._span(name), name))
 
     def preamble(self, exclude: set[str]) -> str:
-        """Every top-level statement except the module docstring and the named definitions."""
-        chunks = []
+        """Every top-level statement except the module docstring and the named definitions,
+        laid out as in the file (imports grouped, definitions separated by blank lines)."""
+        text = ""
+        previous: Definition | None = None
         for i, d in enumerate(self.definitions):
             if d.name in exclude or (i == 0 and self._is_docstring(d)):
                 continue
-            chunks.append("\n".join(_strip_markers(self.lines[d.start - 1 : d.end])))
-        return "\n\n".join(chunks)
+            chunk = "\n".join(_strip_markers(self.lines[d.start - 1 : d.end]))
+            adjacent = previous is not None and d.start == previous.end + 1
+            text += ("" if not text else "\n" if adjacent else "\n\n") + chunk
+            previous = d
+        return text
 
     def _is_docstring(self, d: Definition) -> bool:
         first = ast.parse(self.source).body[0]
