@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
+import urllib.request
+import webbrowser
 from pathlib import Path
 from typing import Annotated
 
@@ -257,12 +260,32 @@ def serve(port: Annotated[int, typer.Option(help="Port for the site.")] = 8501,
           browser: Annotated[bool, typer.Option(help="Open a browser tab.")] = True) -> None:
     """Open the course site in your browser (Streamlit)."""
     main = Path(__file__).parent / "app" / "main.py"
+    # Headless always: otherwise Streamlit's first run stops to ask for an e-mail address on stdin.
     command = [sys.executable, "-m", "streamlit", "run", str(main), "--server.port", str(port),
-               "--server.headless", str(not browser).lower(), "--browser.gatherUsageStats", "false",
+               "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "viewer"]
-    out.print(f"Opening the course at http://localhost:{port} (Ctrl+C to stop)")
-    sys.stdout.flush()
-    os.execv(sys.executable, command)  # become streamlit, so signals reach it directly
+    url = f"http://localhost:{port}"
+    out.print(f"Starting the course site at {url} (Ctrl+C to stop)…")
+    proc = subprocess.Popen(command)
+    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    try:
+        if browser and _wait_until_up(url, proc):
+            webbrowser.open(url)
+        raise typer.Exit(proc.wait())
+    except KeyboardInterrupt:
+        proc.terminate()
+        raise typer.Exit(proc.wait()) from None
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            return True
+        except OSError:
+            time.sleep(0.5)
+    return False
 
 
 @app.command()
