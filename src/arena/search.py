@@ -68,9 +68,20 @@ def search(query: str, limit: int = 30) -> list[Entry]:
     return [entry for _, entry in scored[:limit]]
 
 
+_MARKUP = [(re.compile(r"```[\w ]*"), " "), (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
+           (re.compile(r"[`*$#>|]|\\\\?"), ""), (re.compile(r"^:::.*$", re.MULTILINE), "")]
+
+
+def plain(text: str) -> str:
+    """Lesson Markdown with its markup removed, so a cut-out piece cannot render half a formula or link."""
+    for pattern, replacement in _MARKUP:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def snippet(text: str, query: str, width: int = 220) -> str:
-    """The part of `text` around the first query word, for a results list."""
-    flat = " ".join(text.split())
+    """The plain-text part of `text` around the first query word, for a results list."""
+    flat = " ".join(plain(text).split())
     terms = words(query)
     lower = flat.lower()
     positions = [lower.find(t) for t in terms if lower.find(t) >= 0]

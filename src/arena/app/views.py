@@ -194,4 +194,4 @@ def render_search() -> None:
         with st.container(border=True):
             link_to_part(entry.part, f"{entry.part.id} {entry.part.title} › {entry.title}", entry.anchor)
             st.caption(entry.kind)
-            st.markdown(snippet(entry.text, query))
+            st.text(snippet(entry.text, query))
