@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -41,12 +42,35 @@ def _random_batch() -> np.ndarray:
     return np.random.default_rng(0).random((6, 3, 8, 10), dtype=np.float32)
 
 
+def _image_diagnosis(got: Any, expected: np.ndarray) -> str:
+    """A sentence saying what kind of wrong a wrong picture is (or '' when no pattern is recognised)."""
+    if not isinstance(got, np.ndarray) or got.dtype.kind not in "fiu":
+        return ""
+    kind = "(c, H, W): channel axis first" if expected.ndim == 3 else "(H, W)"
+    if got.shape != expected.shape:
+        if sorted(got.shape) == sorted(expected.shape):
+            return f" The sizes are right but the axes are in the wrong order: the target is {kind}."
+        return ""
+    if np.allclose(np.sort(got, axis=None), np.sort(expected, axis=None)):
+        return (" Your picture has exactly the target's pixel values, in the wrong places: check the order of the "
+                "axes inside each ( ) (the leftmost varies slowest) and which axes you merge or split.")
+    total = float(expected.sum())
+    if total != 0.0:
+        factor = float(got.sum()) / total
+        if abs(factor - 1) > 1e-3 and np.allclose(got, factor * expected, rtol=1e-4, atol=1e-6):
+            return f" Every pixel is {factor:.3g} times the target's: a sum where a mean is wanted?"
+    return ""
+
+
 def _check_image_function(fn: Callable, name: str) -> str:
     digits = ref.load_digit_images()
     for images, label in [(digits, "the digit batch (6, 3, 28, 28)"), (_random_batch(), "a random batch (6, 3, 8, 10)")]:
-        expected = getattr(ref, name)(images)
+        expected = np.asarray(getattr(ref, name)(images))
         got = fn(images.copy())
-        expect_close(got, np.asarray(expected), what=f"{name}({label})")
+        try:
+            expect_close(got, expected, what=f"{name}({label})")
+        except CheckFailure as err:
+            raise CheckFailure(f"{err}{_image_diagnosis(got, expected)}") from None
     return "matches the target on the digits and on a random non-square batch"
 
 
@@ -347,6 +371,17 @@ def _maxpool_cases() -> list[tuple[tuple[int, int, int, int], Any, Any, Any]]:
     return cases
 
 
+def _expect_pooled(got: Any, expected: t.Tensor, what: str) -> None:
+    """expect_close, plus a pointer to the padding value when the learner returns 0 where the max is negative."""
+    try:
+        expect_close(got, expected, what=what)
+    except CheckFailure as err:
+        if isinstance(got, t.Tensor) and got.shape == expected.shape and ((got == 0) & (expected < 0)).any():
+            raise CheckFailure(f"{err}. Some outputs are 0 where every input in the window is negative: "
+                               "pad with float('-inf'), not 0, so that padding never wins the max.") from None
+        raise
+
+
 def check_maxpool2d(fn: Callable) -> str:
     g = t.Generator().manual_seed(18)
     for shape, kernel, stride, padding in _maxpool_cases():
@@ -355,10 +390,10 @@ def check_maxpool2d(fn: Callable) -> str:
         expected = F.max_pool2d(x, kernel, stride, padding)
         got = _call(fn, x, kernel, stride, padding, what=what) if stride is not None else \
             _call(fn, x, kernel, padding=padding, what=what)
-        expect_close(got, expected, what=what)
+        _expect_pooled(got, expected, what)
     x = -1.0 - t.rand(1, 1, 4, 4, generator=g)
     what = "maxpool2d(x with only negative values, kernel_size=2, stride=2, padding=1)"
-    expect_close(_call(fn, x, 2, 2, 1, what=what), F.max_pool2d(x, 2, 2, 1), what=what)
+    _expect_pooled(_call(fn, x, 2, 2, 1, what=what), F.max_pool2d(x, 2, 2, 1), what)
     return "30 combinations (stride left out, int or pair), and all-negative inputs with padding"
 
 
@@ -374,10 +409,15 @@ def _instance(cls: type, *args: Any, **kwargs: Any) -> nn.Module:
 
 
 def _expect_repr_mentions(m: nn.Module, items: dict[str, Any], call: str) -> None:
+    """Each key must appear as `key=value` (an int may also be written as the pair `(value, value)`)."""
     text = m.extra_repr()
+    if not isinstance(text, str):
+        raise CheckFailure(f"{call}.extra_repr() should return a str, but returned {type(text).__name__}")
     for key, value in items.items():
-        if key not in text or str(value) not in text:
-            raise CheckFailure(f"{call}.extra_repr() should mention {key}={value}; it returned {text!r}")
+        forms = [str(value)] + ([str((value, value))] if type(value) is int else [])
+        alternatives = "|".join(re.escape(form) for form in forms)
+        if not re.search(rf"(?<![\w.]){re.escape(key)}\s*=\s*(?:{alternatives})(?![\w.])", text):
+            raise CheckFailure(f"{call}.extra_repr() should contain {key}={value}; it returned {text!r}")
 
 
 def _expect_parameters(m: nn.Module, shapes: dict[str, tuple[int, ...]], call: str) -> dict[str, nn.Parameter]:
@@ -462,8 +502,12 @@ def check_Linear(cls: type) -> str:
     t.manual_seed(24)
     big = _instance(cls, 400, 500)
     _expect_uniform(big.weight.detach(), 1 / math.sqrt(400), "Linear(400, 500).weight")
+    if not big.bias.detach().any():
+        raise CheckFailure("Linear(400, 500).bias is all zeros: like PyTorch, draw it uniformly from "
+                           "[-1/sqrt(in_features), 1/sqrt(in_features)], the same range as the weight")
     _expect_uniform(big.bias.detach(), 1 / math.sqrt(400), "Linear(400, 500).bias")
     _expect_repr_mentions(m, {"in_features": 5, "out_features": 7, "bias": False}, "Linear(5, 7, bias=False)")
+    _expect_repr_mentions(_instance(cls, 5, 7), {"bias": True}, "Linear(5, 7)")
     return "parameters, batched forward, bias=False, uniform init, extra_repr"
 
 

@@ -123,12 +123,16 @@ def conv1d_sliding() -> go.Figure:
         yaxis=dict(domain=[0.55, 0.95], visible=False),
         xaxis2=dict(domain=[0, 1], anchor="y2", visible=False, range=[-0.5, width - 0.5]),
         yaxis2=dict(domain=[0.05, 0.45], visible=False),
-        title="input (top) · kernel [1, 0, -1] in orange · output (bottom): out[p] = x[p] - x[p + 2]",
-        height=300, margin=dict(l=10, r=10, t=50, b=10),
+        title=dict(text="input (top) · kernel [1, 0, -1] in orange · output (bottom): out[p] = x[p] - x[p + 2]",
+                   x=0, xanchor="left", y=0.97, yanchor="top"),
+        height=340, margin=dict(l=10, r=10, t=50, b=10),
+        # The play button sits at the bottom left, beside the slider, so that it never covers the title.
         sliders=[dict(steps=[dict(method="animate", label=f"p = {p}",
                                   args=[[str(p)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
-                             for p in range(width - kw + 1)], currentvalue=dict(prefix="output position "))],
-        updatemenus=[dict(type="buttons", showactive=False, x=0, y=1.25, xanchor="left",
+                             for p in range(width - kw + 1)], currentvalue=dict(prefix="output position "),
+                      x=0.1, len=0.9, y=0, yanchor="top", pad=dict(t=30, b=10))],
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=0, xanchor="left", yanchor="top",
+                          pad=dict(t=55, r=10),
                           buttons=[dict(label="▶ play", method="animate",
                                         args=[None, dict(frame=dict(duration=700, redraw=True), fromcurrent=True)])])],
     )
@@ -160,12 +164,13 @@ def conv2d_edges() -> go.Figure:
 def maxpool_digit() -> go.Figure:
     """A digit max-pooled with kernel 2 and kernel 4 (stride = kernel) by the reference maxpool2d."""
     digit = _digit(2)
-    panels = [("input 28x28", digit), ("maxpool2d(x, 2): 14x14", ref.maxpool2d(digit, 2)),
-              ("maxpool2d(x, 4): 7x7", ref.maxpool2d(digit, 4)),
-              ("maxpool2d(x, 3, stride=2, padding=1): 14x14", ref.maxpool2d(digit, 3, 2, 1))]
+    panels = [("input: 28x28", digit), ("kernel 2: 14x14", ref.maxpool2d(digit, 2)),
+              ("kernel 4: 7x7", ref.maxpool2d(digit, 4)),
+              ("kernel 3, stride 2, pad 1: 14x14", ref.maxpool2d(digit, 3, 2, 1))]
     fig = make_subplots(rows=1, cols=4, subplot_titles=[p[0] for p in panels])
     for i, (_, image) in enumerate(panels):
         fig.add_trace(go.Heatmap(z=image[0, 0].numpy(), colorscale="gray", showscale=False), 1, i + 1)
+    fig.update_annotations(font_size=13)  # the subplot titles: keep the longest inside its panel
     fig.update_yaxes(autorange="reversed", visible=False)
     fig.update_xaxes(visible=False)
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10))
@@ -178,8 +183,9 @@ def mlp_loss_curve() -> go.Figure:
     run = json.loads(path.read_text())
     losses = np.array(run["losses"])
     smooth = np.convolve(losses, np.ones(20) / 20, mode="valid")
-    fig = go.Figure([go.Scatter(y=losses, name="loss per batch", line=dict(width=1), opacity=0.4),
-                     go.Scatter(x=np.arange(19, len(losses)), y=smooth, name="mean of 20 batches")])
+    fig = go.Figure([go.Scatter(y=losses, name="loss per batch", line=dict(width=1, color="#9ab"), opacity=0.6),
+                     go.Scatter(x=np.arange(19, len(losses)), y=smooth, name="mean of the last 20 batches",
+                                line=dict(width=2.5, color="#d62728"))])
     fig.update_layout(title=f"SimpleMLP on {run['data']}: test accuracy {run['accuracy']:.1%}",
                       xaxis_title="step (batch of 64)", yaxis_title="cross-entropy loss", height=360)
     return fig

@@ -33,6 +33,16 @@ def einops_transpose_rotated(images):
     return np.rot90(images[0], axes=(1, 2)).copy()
 
 
+@wrong("einops_transpose", "images[0].T reverses all three axes, so the channel axis ends up last")
+def einops_transpose_numpy_T(images):
+    return images[0].T
+
+
+@right("einops_transpose", "numpy swapaxes on the last two axes")
+def einops_transpose_swapaxes(images):
+    return np.swapaxes(images[0], -1, -2)
+
+
 @wrong("einops_grayscale", "sums the channels instead of averaging them")
 def einops_grayscale_sum(images):
     return einops.reduce(images, "b c h w -> h (b w)", "sum")
@@ -156,6 +166,15 @@ def conv1d_minimal_off_by_one(x, weights):
     kw = weights.shape[-1]
     s_b, s_c, s_w = x.stride()
     windows = x.as_strided((b, ic, w - kw, kw), (s_b, s_c, s_w, s_w))
+    return einops.einsum(windows, weights, "b ic ow kw, oc ic kw -> b oc ow")
+
+
+@wrong("conv1d_minimal", "strides in bytes (numpy's .strides) instead of elements")
+def conv1d_minimal_byte_strides(x, weights):
+    b, ic, w = x.shape
+    kw = weights.shape[-1]
+    s_b, s_c, s_w = (s * x.element_size() for s in x.stride())  # what numpy's .strides would say
+    windows = x.as_strided((b, ic, w - kw + 1, kw), (s_b, s_c, s_w, s_w))
     return einops.einsum(windows, weights, "b ic ow kw, oc ic kw -> b oc ow")
 
 
@@ -297,6 +316,17 @@ def maxpool2d_zero_padding(x, kernel_size, stride=None, padding=0):
     return _maxpool_with(x, kernel_size, kernel_size if stride is None else stride, padding, 0.0)
 
 
+@wrong("maxpool2d", "off-by-one output size: (h - kh) // stride, forgetting the + 1")
+def maxpool2d_off_by_one(x, kernel_size, stride=None, padding=0):
+    (kh, kw), (ph, pw) = force_pair(kernel_size), force_pair(padding)
+    sh, sw = force_pair(kernel_size if stride is None else stride)
+    x = ref.pad2d(x, pw, pw, ph, ph, float("-inf"))
+    b, c, h, w = x.shape
+    oh, ow = (h - kh) // sh, (w - kw) // sw
+    s_b, s_c, s_h, s_w = x.stride()
+    return x.as_strided((b, c, oh, ow, kh, kw), (s_b, s_c, s_h * sh, s_w * sw, s_h, s_w)).amax(dim=(-2, -1))
+
+
 @wrong("maxpool2d", "stride defaults to 1 instead of kernel_size")
 def maxpool2d_default_stride_one(x, kernel_size, stride=None, padding=0):
     return _maxpool_with(x, kernel_size, 1 if stride is None else stride, padding, float("-inf"))
@@ -338,6 +368,24 @@ class MaxPool2dStrideOne(ref.MaxPool2d):
 
 
 wrong("MaxPool2d", "stride None becomes 1 instead of kernel_size")(MaxPool2dStrideOne)
+
+
+class MaxPool2dReprSwapped(ref.MaxPool2d):
+    def extra_repr(self):
+        return f"kernel_size={self.stride}, stride={self.kernel_size}, padding={self.padding}"
+
+
+wrong("MaxPool2d", "extra_repr prints the stride as kernel_size and the kernel size as stride")(MaxPool2dReprSwapped)
+
+
+class MaxPool2dReprPairs(ref.MaxPool2d):
+    def extra_repr(self):
+        stride = self.kernel_size if self.stride is None else self.stride
+        return (f"kernel_size={force_pair(self.kernel_size)}, stride={force_pair(stride)}, "
+                f"padding={force_pair(self.padding)}")
+
+
+right("MaxPool2d", "extra_repr prints every argument as a (height, width) pair")(MaxPool2dReprPairs)
 
 
 class ReLUAlwaysFloat32(ref.ReLU):
@@ -402,6 +450,25 @@ class LinearPlainTensors(nn.Module):
 wrong("Linear", "plain tensors instead of nn.Parameter, so they are not registered")(LinearPlainTensors)
 
 
+class LinearZeroBias(ref.Linear):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__(in_features, out_features, bias)
+        if self.bias is not None:
+            with t.no_grad():
+                self.bias.zero_()
+
+
+wrong("Linear", "bias initialised to zeros instead of uniform in ±1/sqrt(in_features)")(LinearZeroBias)
+
+
+class LinearReprAlwaysBias(ref.Linear):
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias=True"
+
+
+wrong("Linear", "extra_repr says bias=True even when there is no bias")(LinearReprAlwaysBias)
+
+
 class LinearRandnInit(ref.Linear):
     def __init__(self, in_features, out_features, bias=True):
         super().__init__(in_features, out_features, bias)
@@ -462,6 +529,15 @@ class Conv2dFanInChannels(ref.Conv2d):
 
 
 wrong("Conv2d", "fan_in counts only in_channels, not in_channels * kh * kw")(Conv2dFanInChannels)
+
+
+class Conv2dReprSwapped(ref.Conv2d):
+    def extra_repr(self):
+        return (f"in_channels={self.out_channels}, out_channels={self.in_channels}, "
+                f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}")
+
+
+wrong("Conv2d", "extra_repr swaps in_channels and out_channels")(Conv2dReprSwapped)
 
 
 class Conv2dIgnoresStride(ref.Conv2d):
