@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import math
 import os
@@ -62,7 +63,8 @@ def check_opt_fn(opt_fn: Callable) -> str:
     cases = [(t.optim.SGD, {"lr": 0.02, "momentum": 0.9}, 40), (t.optim.Adam, {"lr": 0.1}, 25),
              (t.optim.RMSprop, {"lr": 0.02, "alpha": 0.9}, 10), (ref.AdamW, {"lr": 0.05, "weight_decay": 0.1}, 15)]
     for cls, hyper, n in cases:
-        what = f"opt_fn(pathological_curvature_loss, xy=[2.5, 2.5], {cls.__module__.split('.')[0]}.{cls.__name__}, {hyper}, n_iters={n})"
+        where = "torch.optim" if cls.__module__.startswith("torch.optim") else "the reference"
+        what = f"opt_fn(pathological_curvature_loss, xy=[2.5, 2.5], {where} {cls.__name__}, {hyper}, n_iters={n})"
         got = opt_fn(fn, _start(2.5, 2.5), cls, dict(hyper), n)
         _check_path(got, ref.opt_fn(fn, _start(2.5, 2.5), cls, dict(hyper), n), what)
     got = opt_fn(fn, _start(1.0, 1.0), t.optim.SGD, {"lr": 0.01})
@@ -148,16 +150,36 @@ def _trajectory(cls: type, torch_cls: type, hyper: dict[str, Any], seed: int, n_
             raise CheckFailure(f"{name}.step() built an autograd graph (`{watch.first}` produced a tensor with a "
                                "grad_fn). Optimizer updates must not be tracked: do the arithmetic inside "
                                "`with torch.no_grad():` (otherwise every step's graph is kept alive).")
+        before = [q.detach().clone() for q in theirs]
         torch_opt.zero_grad()
         _loss(theirs, x, y).backward()
         torch_opt.step()
-        for (pname, _), p, q in zip(params.items(), ours, theirs, strict=True):
+        matched: list[str] = []
+        for (pname, _), p, q, q_before in zip(params.items(), ours, theirs, before, strict=True):
             if p.grad_fn is not None or not p.is_leaf or not p.requires_grad:
                 raise CheckFailure(f"after step {step} of {name}, parameter '{pname}' is no longer a leaf "
                                    "tensor that requires grad: update it in place (p -= ..., p.add_(...)) under "
                                    "torch.no_grad(), never with p = p - ...")
-            expect_close(p, q, f"parameter '{pname}' after step {step} of {name} (vs torch.optim.{torch_cls.__name__})",
-                         rtol=1e-4, atol=1e-6)
+            what = f"parameter '{pname}' after step {step} of {name} (vs torch.optim.{torch_cls.__name__})"
+            if not bool(t.isfinite(p).all()):
+                raise CheckFailure(f"{what} contains NaN or inf (torch's is finite): something was divided by zero"
+                                   + (". Is the step count t still 0 when you compute 1 - beta**t? It must be 1 on "
+                                      "the first step()." if "betas" in inspect.signature(torch_cls).parameters
+                                      else "."))
+            if step == 1 and t.equal(p.detach(), q_before) and not t.equal(q.detach(), q_before):
+                raise CheckFailure(f"{what}: step() did not change it at all (torch's moved it). Update the tensor "
+                                   "in place (p -= ..., p.add_(...), p.mul_(...)); `p = p - ...` only rebinds the "
+                                   "loop variable and leaves the parameter as it was.")
+            try:
+                expect_close(p, q, what, rtol=1e-4, atol=1e-6)
+            except CheckFailure as err:
+                if step == 1 and matched:
+                    raise CheckFailure(f"{err} Parameter(s) {', '.join(matched)} matched torch at this step, so "
+                                       "something in your step() changes from one parameter to the next (for "
+                                       "example a step counter increased once per parameter instead of once per "
+                                       "call to step()).") from None
+                raise
+            matched.append(f"'{pname}'")
 
 
 def _check_unused_parameter(cls: type, hyper: dict[str, Any]) -> None:
@@ -176,6 +198,12 @@ def _check_unused_parameter(cls: type, hyper: dict[str, Any]) -> None:
                                f"(it is not used in the loss): {type(err).__name__}: {err}. Skip such parameters, "
                                "as torch.optim does.") from err
     if not t.equal(unused.detach(), before):
+        if unused.grad is not None:
+            raise CheckFailure(f"{cls.__name__}.zero_grad() gave a parameter that had no gradient (it is not used in "
+                               f"the loss) a gradient of zeros, so {cls.__name__}({_fmt(hyper)}).step() then changed "
+                               "it (weight decay, or momentum/averages). torch's zero_grad leaves a None gradient "
+                               "None: set p.grad = None, or zero only gradients that exist "
+                               "(if p.grad is not None: p.grad.zero_()).")
         raise CheckFailure(f"{cls.__name__}({_fmt(hyper)}).step() changed a parameter whose .grad is None; "
                            "torch.optim leaves those untouched (no weight decay either).")
 
@@ -204,7 +232,14 @@ def _check_optimizer(cls: Any, torch_cls: type, cases: list[dict[str, Any]], n_r
     all_cases = cases + [_random_hyper(rng, torch_cls.__name__.removesuffix("W")) for _ in range(n_random)]
     _check_zero_grad(cls, cases[0])
     for seed, hyper in enumerate(all_cases):
-        _trajectory(cls, torch_cls, hyper, seed, n_steps)
+        try:
+            _trajectory(cls, torch_cls, hyper, seed, n_steps)
+        except CheckFailure as err:
+            if seed == 0:
+                raise
+            passed = "; ".join(f"({_fmt(h) or 'all defaults'})" for h in all_cases[:seed])
+            raise CheckFailure(f"{err}\nThese settings, checked before it, did match torch: {passed}. Compare "
+                               "them with the failing one to see which hyperparameter your update gets wrong.") from None
     _check_unused_parameter(cls, all_cases[-1] | ({"weight_decay": 0.1} if "weight_decay" in all_cases[-1] else {}))
     return (f"{len(all_cases)} hyperparameter settings (torch's defaults included) x {n_steps} steps "
             f"match torch.optim.{torch_cls.__name__}; zero_grad, no autograd graph, unused parameters")
@@ -368,7 +403,7 @@ def check_WandbResNetTrainer(WandbResNetTrainer: type) -> str:
     with offline_wandb(sweep_params=sweep) as root:
         train_set, test_set = tiny_datasets()
         args = ref.WandbResNetTrainingArgs(batch_size=8, epochs=2, learning_rate=1e-3, wandb_project="arena-check",
-                                           wandb_name="check", n_examples=3)
+                                           wandb_name="check", n_examples=3, max_steps_per_epoch=2)
         trainer = WandbResNetTrainer(args, train_set, test_set, model=tiny_model())
         used = getattr(trainer, "args", None)
         for key, value in sweep.items():
@@ -386,15 +421,32 @@ def check_WandbResNetTrainer(WandbResNetTrainer: type) -> str:
             raise CheckFailure(f"expected making and training one trainer to write one W&B run, found {len(runs)} "
                                "(call wandb.init once, in __init__).")
         logged = ref.read_offline_run(runs[0])
-    n_steps = 2 * math.ceil(len(train_set) / sweep["batch_size"])
+
+        class Crashing(WandbResNetTrainer):
+            def training_step(self, imgs, labels):
+                raise RuntimeError("a simulated crash in training_step")
+
+        try:
+            Crashing(args, train_set, test_set, model=tiny_model()).train()
+        except Exception:  # noqa: BLE001 - whatever the learner's train() does with the crash
+            pass
+        if wandb.run is not None:
+            raise CheckFailure("when training_step raised an exception, train() left the W&B run open (in a "
+                               "script the next wandb.init then returns that same run, so the next trial logs "
+                               "into it). Put the training loop in `try:` and call wandb.finish() in `finally:`.")
+    per_epoch = math.ceil(len(train_set) / sweep["batch_size"])
+    n_steps = 2 * min(per_epoch, args.max_steps_per_epoch)
     if logged["config"].get("learning_rate") != sweep["learning_rate"]:
         raise CheckFailure(f"the run's config should hold learning_rate={sweep['learning_rate']} (pass "
                            f"config=asdict(args) to wandb.init); it holds {logged['config']!r:.200}")
     losses, accuracies = _series(logged["history"], "loss"), _series(logged["history"], "accuracy")
     if len(losses) != n_steps:
-        raise CheckFailure(f"2 epochs of 12 examples in batches of {sweep['batch_size']} are {n_steps} training "
-                           f"steps, so 'loss' should be logged {n_steps} times (once per step); it was logged "
-                           f"{len(losses)} times.")
+        raise CheckFailure(f"with max_steps_per_epoch={args.max_steps_per_epoch}, 2 epochs of 12 examples in batches "
+                           f"of {sweep['batch_size']} ({per_epoch} batches per epoch) are {n_steps} training steps, so "
+                           f"'loss' should be logged {n_steps} times (once per step); it was logged {len(losses)} "
+                           "times."
+                           + (" Stop each epoch after args.max_steps_per_epoch steps when it is set."
+                              if len(losses) == 2 * per_epoch else ""))
     if len(accuracies) != 2:
         raise CheckFailure(f"'accuracy' should be logged once per epoch (2 times); it was logged {len(accuracies)} times.")
     for key in ("loss", "accuracy"):
@@ -407,7 +459,8 @@ def check_WandbResNetTrainer(WandbResNetTrainer: type) -> str:
     if not any("table" in str(v) or "image" in str(v) for v in media.values()):
         raise CheckFailure("no example predictions were logged: log_examples() should wandb.log a wandb.Table "
                            "(with wandb.Image cells) under 'examples' after every epoch.")
-    return f"offline run read back: config from the sweep, {n_steps} losses, 2 accuracies, example table"
+    return (f"offline run read back: config from the sweep, {n_steps} losses (max_steps_per_epoch), 2 accuracies, "
+            "example table; the run is finished even when training crashes")
 
 
 def _support(spec: dict[str, Any]) -> tuple:

@@ -31,10 +31,10 @@ def curvature_surface() -> go.Figure:
 def sgd_path() -> go.Figure:
     """opt_fn_with_sgd's path with its defaults, and with a larger learning rate with and without momentum."""
     fn = ref.pathological_curvature_loss
-    paths = {
-        "lr=0.001, momentum=0.98 (defaults)": ref.opt_fn_with_sgd(fn, _start()),
-        "lr=0.1, no momentum": ref.opt_fn_with_sgd(fn, _start(), lr=0.1, momentum=0.0),
+    paths = {  # the long path first, so the two short ones are drawn on top of it
         "lr=0.1, momentum=0.9": ref.opt_fn_with_sgd(fn, _start(), lr=0.1, momentum=0.9),
+        "lr=0.1, no momentum": ref.opt_fn_with_sgd(fn, _start(), lr=0.1, momentum=0.0),
+        "lr=0.001, momentum=0.98 (defaults)": ref.opt_fn_with_sgd(fn, _start()),
     }
     fig = ref.plot_paths(fn, paths, y_range=(-5.5, 3.0))
     fig.update_layout(title="100 steps of SGD from (2.5, 2.5)")
@@ -61,10 +61,11 @@ def optimizer_race() -> go.Figure:
 def optimizer_loss_curves() -> go.Figure:
     """The loss along each optimizer's path in optimizer_race."""
     fig = go.Figure()
-    for label, cls, hyper in RACE:
+    for i, (label, cls, hyper) in enumerate(RACE):  # the same colour per optimizer as in optimizer_race
         path = ref.opt_fn(ref.pathological_curvature_loss, _start(), cls, hyper, n_iters=100)
         loss = ref.pathological_curvature_loss(path[:, 0], path[:, 1])
-        fig.add_trace(go.Scatter(x=np.arange(len(loss)), y=loss.numpy(), mode="lines", name=label))
+        fig.add_trace(go.Scatter(x=np.arange(len(loss)), y=loss.numpy(), mode="lines", name=label,
+                                 line=dict(color=ref.PATH_COLORS[i], width=2)))
     fig.update_layout(xaxis_title="step", yaxis_title="loss", width=650, height=380,
                       title="Loss along each path")
     return fig

@@ -83,7 +83,8 @@ class SGD:
             g = p.grad + weight_decay * p
             b = momentum * b + g      (b starts at zero; only when momentum != 0, otherwise b = g)
             p = p - lr * b
-        zero_grad() removes the gradients of every parameter (set them to None, or to zero)."""
+        zero_grad() removes the gradients: set every p.grad to None (as torch does), or zero the gradients
+        that exist in place; a parameter whose p.grad is None must keep None (else step() would decay it)."""
         # SOLUTION
         self.params = list(params)  # a generator would be used up after one pass
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
@@ -91,7 +92,7 @@ class SGD:
         # END SOLUTION
 
     def zero_grad(self) -> None:
-        """Forget every parameter's gradient."""
+        """Forget every parameter's gradient (p.grad = None; or p.grad.zero_() where p.grad is not None)."""
         # SOLUTION
         for p in self.params:
             p.grad = None
@@ -131,7 +132,7 @@ class RMSprop:
         # END SOLUTION
 
     def zero_grad(self) -> None:
-        """Forget every parameter's gradient."""
+        """Forget every parameter's gradient (p.grad = None; or p.grad.zero_() where p.grad is not None)."""
         # SOLUTION
         for p in self.params:
             p.grad = None
@@ -174,7 +175,7 @@ class Adam:
         # END SOLUTION
 
     def zero_grad(self) -> None:
-        """Forget every parameter's gradient."""
+        """Forget every parameter's gradient (p.grad = None; or p.grad.zero_() where p.grad is not None)."""
         # SOLUTION
         for p in self.params:
             p.grad = None
@@ -216,7 +217,7 @@ class AdamW:
         # END SOLUTION
 
     def zero_grad(self) -> None:
-        """Forget every parameter's gradient."""
+        """Forget every parameter's gradient (p.grad = None; or p.grad.zero_() where p.grad is not None)."""
         # SOLUTION
         for p in self.params:
             p.grad = None
@@ -276,16 +277,20 @@ def loss_surface(fn: Callable[[Tensor, Tensor], Tensor], x_range: tuple[float, f
     return fig
 
 
+PATH_COLORS = ["#e8000b", "#00bcd4", "#e040fb", "#ff8f00", "#ffffff", "#000000"]  # readable on Viridis and white
+
+
 def plot_paths(fn: Callable[[Tensor, Tensor], Tensor], paths: dict[str, Tensor], **surface_kwargs) -> go.Figure:
     """The contour plot of fn with one line per optimizer path ({label: (n_iters, 2) tensor})."""
     fig = loss_surface(fn, **surface_kwargs)
-    for label, path in paths.items():
+    first = next(iter(paths.values())).detach().cpu()
+    fig.add_trace(go.Scatter(x=[float(first[0, 0])], y=[float(first[0, 1])], mode="markers", name="start",
+                             marker=dict(size=14, color="white", symbol="circle-open", line=dict(width=2))))
+    for i, (label, path) in enumerate(paths.items()):
         path = path.detach().cpu()
-        fig.add_trace(go.Scatter(x=path[:, 0].numpy(), y=path[:, 1].numpy(), mode="lines+markers",
-                                 marker=dict(size=3), name=label))
-    fig.add_trace(go.Scatter(x=[float(next(iter(paths.values()))[0, 0])],
-                             y=[float(next(iter(paths.values()))[0, 1])],
-                             mode="markers", marker=dict(size=12, color="white", symbol="x"), name="start"))
+        color = PATH_COLORS[i % len(PATH_COLORS)]
+        fig.add_trace(go.Scatter(x=path[:, 0].numpy(), y=path[:, 1].numpy(), mode="lines+markers", name=label,
+                                 line=dict(color=color, width=2), marker=dict(size=4, color=color)))
     return fig
 
 
@@ -738,7 +743,7 @@ class SGDWithParamGroups:
         # END SOLUTION
 
     def zero_grad(self) -> None:
-        """Forget every parameter's gradient."""
+        """Forget every parameter's gradient (p.grad = None; or p.grad.zero_() where p.grad is not None)."""
         # SOLUTION
         for group in self.param_groups:
             for p in group["params"]:

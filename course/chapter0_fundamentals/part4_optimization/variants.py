@@ -144,6 +144,39 @@ class SGDNoneGrad(ref.SGD):
                 p -= self.lr * g
 
 
+@wrong("SGD", "step() rebinds the loop variable (p = p - lr * g), so no parameter ever changes")
+class SGDRebindsParameter(ref.SGD):
+    def step(self):
+        with t.no_grad():
+            for p, buf in zip(self.params, self.bufs, strict=True):
+                if p.grad is None:
+                    continue
+                g = p.grad + self.weight_decay * p
+                if self.momentum:
+                    g = buf.mul_(self.momentum).add_(g)
+                p = p - self.lr * g  # noqa: PLW2901 - the mistake: rebinds the name, the parameter is untouched
+
+
+@wrong("SGD", "zero_grad gives parameters without a gradient a zero gradient, so step() then decays them")
+class SGDZeroGradCreatesZeros(ref.SGD):
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = t.zeros_like(p)
+
+
+@wrong("SGD", "momentum with dampening: b = mu * b + (1 - mu) * g (torch's default dampening is 0)")
+class SGDDampened(ref.SGD):
+    def step(self):
+        with t.no_grad():
+            for p, buf in zip(self.params, self.bufs, strict=True):
+                if p.grad is None:
+                    continue
+                g = p.grad + self.weight_decay * p
+                if self.momentum:
+                    g = buf.mul_(self.momentum).add_(g, alpha=1 - self.momentum)
+                p -= self.lr * g
+
+
 @right("SGD", "zero_grad zeroes gradients in place; buffers created lazily on the first step, decorator no_grad")
 class SGDLazy:
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
@@ -217,6 +250,21 @@ class RMSpropMomentumOnGradient(ref.RMSprop):
                 p -= self.lr * g / (v.sqrt() + self.eps)
 
 
+@wrong("RMSprop", "momentum buffer averaged with (1 - momentum), b = mu * b + (1 - mu) * u")
+class RMSpropDampenedMomentum(ref.RMSprop):
+    def step(self):
+        with t.no_grad():
+            for p, v, buf in zip(self.params, self.sq_avgs, self.bufs, strict=True):
+                if p.grad is None:
+                    continue
+                g = p.grad + self.weight_decay * p
+                v.mul_(self.alpha).addcmul_(g, g, value=1 - self.alpha)
+                update = g / (v.sqrt() + self.eps)
+                if self.momentum:
+                    update = buf.mul_(self.momentum).add_(update, alpha=1 - self.momentum)
+                p -= self.lr * update
+
+
 @right("RMSprop", "torch.optim.RMSprop itself")
 class RMSpropTorch(t.optim.RMSprop):
     pass
@@ -256,6 +304,20 @@ class AdamNoBiasCorrection(_AdamStep):
 class AdamStepOffByOne(_AdamStep):
     def corrections(self):
         return 1 - self.beta1 ** (self.t + 1), 1 - self.beta2 ** (self.t + 1)
+
+
+@wrong("Adam", "bias correction computed before the step count is increased (t = 0 on the first step: NaN)")
+class AdamStepCountFromZero(ref.Adam):
+    def step(self):
+        with t.no_grad():
+            for p, m, v in zip(self.params, self.ms, self.vs, strict=True):
+                if p.grad is None:
+                    continue
+                g = p.grad + self.weight_decay * p
+                m.mul_(self.beta1).add_(g, alpha=1 - self.beta1)
+                v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
+                p -= self.lr * (m / (1 - self.beta1**self.t)) / ((v / (1 - self.beta2**self.t)).sqrt() + self.eps)
+        self.t += 1
 
 
 @wrong("Adam", "the step count is incremented once per parameter instead of once per step")
@@ -343,6 +405,34 @@ class AdamWDecaysEverything(ref.AdamW):
                 if p.grad is None:
                     p.mul_(1 - self.lr * self.weight_decay)
         super().step()
+
+
+@wrong("AdamW", "decoupled decay applied after the Adam update instead of before it")
+class AdamWDecayAfterUpdate(ref.AdamW):
+    def step(self):
+        self.t += 1
+        with t.no_grad():
+            for p, m, v in zip(self.params, self.ms, self.vs, strict=True):
+                if p.grad is None:
+                    continue
+                m.mul_(self.beta1).add_(p.grad, alpha=1 - self.beta1)
+                v.mul_(self.beta2).addcmul_(p.grad, p.grad, value=1 - self.beta2)
+                p -= self.lr * (m / (1 - self.beta1**self.t)) / ((v / (1 - self.beta2**self.t)).sqrt() + self.eps)
+                p.mul_(1 - self.lr * self.weight_decay)
+
+
+@right("AdamW", "decay folded into the update: p -= lr * (m_hat / (sqrt(v_hat) + eps) + wd * p)")
+class AdamWFoldedDecay(ref.AdamW):
+    def step(self):
+        self.t += 1
+        with t.no_grad():
+            for p, m, v in zip(self.params, self.ms, self.vs, strict=True):
+                if p.grad is None:
+                    continue
+                m.mul_(self.beta1).add_(p.grad, alpha=1 - self.beta1)
+                v.mul_(self.beta2).addcmul_(p.grad, p.grad, value=1 - self.beta2)
+                m_hat, v_hat = m / (1 - self.beta1**self.t), v / (1 - self.beta2**self.t)
+                p -= self.lr * (m_hat / (v_hat.sqrt() + self.eps) + self.weight_decay * p)
 
 
 @right("AdamW", "decay written as p -= lr * wd * p; step count kept per parameter")
@@ -452,14 +542,50 @@ class TrainerRunObject(ref.WandbResNetTrainer):
 
     def train(self):
         history = {"loss": [], "accuracy": []}
+        with self.run:  # a run is a context manager: leaving the block (even by an exception) finishes it
+            for _ in range(self.args.epochs):
+                for step, (imgs, labels) in enumerate(self.train_loader):
+                    if step == self.args.max_steps_per_epoch:
+                        break
+                    history["loss"].append(self.training_step(imgs, labels).item())
+                    self.run.log({"loss": history["loss"][-1]})
+                history["accuracy"].append(self.evaluate())
+                self.run.log({"accuracy": history["accuracy"][-1]})
+                self.log_examples()
+        return history
+
+
+@wrong("WandbResNetTrainer", "ignores args.max_steps_per_epoch (every epoch runs over the whole loader)")
+class TrainerIgnoresMaxSteps(ref.WandbResNetTrainer):
+    def train(self):
+        history = {"loss": [], "accuracy": []}
+        try:
+            for _ in range(self.args.epochs):
+                for imgs, labels in self.train_loader:
+                    history["loss"].append(float(self.training_step(imgs, labels)))
+                    wandb.log({"loss": history["loss"][-1]})
+                history["accuracy"].append(self.evaluate())
+                wandb.log({"accuracy": history["accuracy"][-1]})
+                self.log_examples()
+        finally:
+            wandb.finish()
+        return history
+
+
+@wrong("WandbResNetTrainer", "finishes the run only when training succeeds (no try/finally): a crash leaves it open")
+class TrainerLeavesRunOpenOnCrash(ref.WandbResNetTrainer):
+    def train(self):
+        history = {"loss": [], "accuracy": []}
         for _ in range(self.args.epochs):
-            for imgs, labels in self.train_loader:
-                history["loss"].append(self.training_step(imgs, labels).item())
-                self.run.log({"loss": history["loss"][-1]})
+            for step, (imgs, labels) in enumerate(self.train_loader):
+                if self.args.max_steps_per_epoch is not None and step >= self.args.max_steps_per_epoch:
+                    break
+                history["loss"].append(float(self.training_step(imgs, labels)))
+                wandb.log({"loss": history["loss"][-1]})
             history["accuracy"].append(self.evaluate())
-            self.run.log({"accuracy": history["accuracy"][-1]})
+            wandb.log({"accuracy": history["accuracy"][-1]})
             self.log_examples()
-        self.run.finish()
+        wandb.finish()
         return history
 
 
