@@ -192,7 +192,7 @@ def _read_events(stream, events: queue.Queue) -> None:
 def _run_worker(part: Part, path: Path, names: list[str], limits: dict[str, float],
                 on_result: Callable[[Result], None]) -> list[str]:
     """Run checks in one worker; return the names it did not get to (after a kill or crash)."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TQDM_DISABLE="1")  # no progress bars inside checks
     proc = subprocess.Popen(_worker_command(part, path, names), stdout=subprocess.PIPE, stderr=None,
                             stdin=subprocess.DEVNULL, text=True, env=env)
     events: queue.Queue = queue.Queue()
