@@ -1,6 +1,7 @@
 """Checks for part 0.5. Later exercises are checked through the learner's own earlier pieces
 (their Tensor, back functions, backprop), found in the namespace the checked object was defined in."""
 
+import functools
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,44 @@ def _need(ns: dict, name: str, why: str) -> Any:
     if name not in ns:
         raise CheckFailure(f"This check needs `{name}` ({why}) defined in the same file or notebook.")
     return ns[name]
+
+
+def _broken_dependencies(ns: dict, names: tuple[str, ...]) -> list[str]:
+    """Those of `names` (earlier exercises) that are defined in ns but do not pass their own check."""
+    broken = []
+    for name in names:
+        obj, check = ns.get(name), globals().get(f"check_{name}")
+        if obj is None or check is None:
+            continue
+        try:
+            check(obj)
+        except Exception:  # noqa: BLE001 - not implemented, wrong or crashing: all worth pointing at
+            broken.append(name)
+    return broken
+
+
+def _uses(*names: str) -> Callable:
+    """Mark a check whose exercise runs the learner's own earlier pieces `names`. When it fails, the
+    message also names those pieces that fail their own checks: the bug is more likely there."""
+
+    def mark(check: Callable) -> Callable:
+        @functools.wraps(check)
+        def wrapper(obj: Any) -> Any:
+            try:
+                return check(obj)
+            except CheckFailure as err:
+                broken = _broken_dependencies(_namespace(obj), names)
+                if not broken:
+                    raise
+                listed = ", ".join(f"`{n}`" for n in broken)
+                raise CheckFailure(f"{err}\n(This runs your {listed}, which {'does' if len(broken) == 1 else 'do'} "
+                                   f"not pass {'its' if len(broken) == 1 else 'their'} own check yet: fix "
+                                   f"{'it' if len(broken) == 1 else 'them'} first, e.g. "
+                                   f"`arena check 0.5 --only {broken[0]}`.)") from None
+
+        return wrapper
+
+    return mark
 
 
 def _torch_grads(fn: Callable, *arrays: Any, grad_out: np.ndarray) -> list[np.ndarray]:
@@ -109,14 +148,17 @@ def _check_multiply_back(back: Callable, position: int) -> str:
     return "same shapes, broadcasting both ways, and a Python number as the other factor"
 
 
+@_uses("unbroadcast")
 def check_multiply_back0(multiply_back0: Callable) -> str:
     return _check_multiply_back(multiply_back0, 0)
 
 
+@_uses("unbroadcast")
 def check_multiply_back1(multiply_back1: Callable) -> str:
     return _check_multiply_back(multiply_back1, 1)
 
 
+@_uses("unbroadcast", "log_back", "multiply_back0", "multiply_back1")
 def check_forward_and_back(forward_and_back: Callable) -> str:
     for i, (sa, sb, sc) in enumerate([((4,), (4,), (4,)), ((3, 1), (4,), (3, 4)), ((2, 3), (2, 3), (1,))]):
         rng = _rng(i)
@@ -157,6 +199,10 @@ def check_BackwardFuncLookup(BackwardFuncLookup: type) -> str:  # noqa: N802
     except KeyError:
         found = None
     else:
+        if found is None:
+            raise CheckFailure("get_back_func(np.log, 0) on a new, empty BackwardFuncLookup() returned None; it "
+                               "should raise KeyError when nothing is registered (`dict.get` hides the mistake: "
+                               "index the dictionary instead)")
         raise CheckFailure("a new BackwardFuncLookup() should be empty, but get_back_func(np.log, 0) on it "
                            f"returned {found!r}. Is the dictionary a class attribute shared by every lookup? "
                            "Create it in __init__.")
@@ -188,8 +234,8 @@ def check_Tensor(Tensor: type) -> str:  # noqa: N802
 
 def _check_output(out: Any, T: type, what: str, array: np.ndarray, requires_grad: bool) -> None:
     expect_type(out, T, what)
-    _expect_array(out.array, array, f"{what}.array")
-    expect_equal(bool(out.requires_grad), requires_grad, f"{what}.requires_grad")
+    _expect_array(out.array, array, f".array of {what}")
+    expect_equal(bool(out.requires_grad), requires_grad, f".requires_grad of {what}")
 
 
 def _check_recipe(out: Any, what: str, func: Callable, args: tuple, kwargs: dict, parents: dict) -> None:
@@ -209,9 +255,12 @@ def _check_recipe(out: Any, what: str, func: Callable, args: tuple, kwargs: dict
     expect_equal(dict(recipe.kwargs), kwargs, f"{what}.recipe.kwargs")
     got_parents = {k: id(v) for k, v in recipe.parents.items()}
     if got_parents != {k: id(v) for k, v in parents.items()}:
+        missing = sorted(set(parents) - set(got_parents))
+        note = (" (with other objects)" if set(got_parents) == set(parents) else
+                f" (position {missing[0]} is missing: every Tensor argument is a parent, also one that does not "
+                "require grad)" if missing else "")
         raise CheckFailure(f"{what}.recipe.parents should map positions {sorted(parents)} to the Tensor "
-                           f"arguments themselves; got positions {sorted(recipe.parents)}"
-                           + (" (with other objects)" if set(got_parents) == set(parents) else ""))
+                           f"arguments themselves; got positions {sorted(recipe.parents)}{note}")
 
 
 class _TrackingOff:
@@ -328,28 +377,33 @@ def _reachable(node: _Node) -> list[_Node]:
     return list(seen.values())
 
 
-def _check_order(order: Any, root: Any, children: Callable, what: str, first: bool = False) -> None:
+def _check_order(order: Any, root: Any, children: Callable, what: str, first: bool = False,
+                 names: dict[int, str] | None = None) -> None:
     expect_type(order, list, what)
+
+    def label(n: Any) -> str:  # nodes by name in messages where given (a Tensor's repr is long)
+        return names[id(n)] if names and id(n) in names else repr(n)
+
     want = _reachable_generic(root, children)
     ids = [id(n) for n in order]
     if len(set(ids)) != len(ids):
         dup = next(n for n in order if ids.count(id(n)) > 1)
-        raise CheckFailure(f"{what} lists {dup!r} more than once")
+        raise CheckFailure(f"{what} lists {label(dup)} more than once")
     if set(ids) != set(want):
         missing = [n for i, n in want.items() if i not in set(ids)]
         raise CheckFailure(f"{what} should contain the {len(want)} reachable nodes; it has {len(order)}"
-                           + (f" and misses {missing[0]!r}" if missing else ""))
+                           + (f" and misses {label(missing[0])}" if missing else ""))
     position = {i: k for k, i in enumerate(ids)}
     end = 0 if first else len(order) - 1
     if ids[end] != id(root):
         raise CheckFailure(f"{what} should have the starting node {'first' if first else 'last'}, "
-                           f"but has {order[end]!r} there")
+                           f"but has {label(order[end])} there")
     for node in order:
         for child in children(node):
             before = position[id(child)] > position[id(node)] if first else position[id(child)] < position[id(node)]
             if not before:
-                raise CheckFailure(f"{what} puts {node!r} at position {position[id(node)]} "
-                                   f"{'after' if first else 'before'} {child!r} (position {position[id(child)]}), "
+                raise CheckFailure(f"{what} puts {label(node)} at position {position[id(node)]} "
+                                   f"{'after' if first else 'before'} {label(child)} (position {position[id(child)]}), "
                                    f"which it {'was computed from' if first else 'depends on'}")
 
 
@@ -411,6 +465,7 @@ def _manual(T: type, func: Callable, *args: Any, **kwargs: Any) -> Any:
     return out
 
 
+@_uses("topological_sort")
 def check_sorted_computational_graph(sorted_computational_graph: Callable) -> str:
     T = _need(_namespace(sorted_computational_graph), "Tensor", "the Tensor class")
 
@@ -422,9 +477,14 @@ def check_sorted_computational_graph(sorted_computational_graph: Callable) -> st
     d = _manual(T, np.log, c)
     e = _manual(T, np.multiply, d, c)
     f = _manual(T, np.multiply, e, a)
-    for name, t in {"c": c, "d": d, "e": e, "f": f, "a": a}.items():
+    # g lists its parent c before d, which was computed from c: a sort that lists a tensor when it
+    # is first reached, before every tensor using it is listed, gets this one wrong.
+    g = _manual(T, np.multiply, c, d)
+    names = {id(t): name for name, t in {"a": a, "b": b, "c": c, "d": d, "e": e, "f": f, "g": g}.items()}
+    for name, t in {"c": c, "d": d, "e": e, "f": f, "g": g, "a": a}.items():
         got = sorted_computational_graph(t)
-        _check_order(got, t, parents, f"sorted_computational_graph({name})", first=True)
+        _check_order(got, t, parents, f"sorted_computational_graph({name}) with c = a * b, d = log(c), e = d * c, "
+                     "f = e * a, g = c * d", first=True, names=names)
     return "the end tensor first, each tensor before the tensors it was computed from, each once"
 
 
@@ -472,6 +532,8 @@ def _compare_leaf_grads(T: type, leaves: list, tleaves: list, what: str, scale: 
         _expect_array(leaf.grad.array, tleaf.grad.numpy() * scale, f"{what}: .grad of leaf {k}", rtol=1e-6)
 
 
+@_uses("Tensor", "BackwardFuncLookup", "topological_sort", "sorted_computational_graph", "unbroadcast",
+       "log_back", "multiply_back0", "multiply_back1")
 def check_backprop(backprop: Callable) -> str:
     ns = _namespace(backprop)
     T = _need(ns, "Tensor", "the Tensor class")
@@ -493,6 +555,29 @@ def check_backprop(backprop: Callable) -> str:
     # Calling backprop again accumulates into the leaves' .grad.
     backprop(c)
     _compare_leaf_grads(T, [a], [ta], "calling backprop(c) a second time (grads must accumulate)", scale=2.0)
+
+    # Gradients that are the same array: add passes grad_out through unchanged, so here p's and q's
+    # gradients start out as the caller's end_grad array itself. Adding into an existing gradient
+    # in place (+=) then corrupts the other leaf, or the caller's array.
+    p, q = T(np.array([1.0, 2.0, 3.0]), requires_grad=True), T(np.array([4.0, 5.0, 6.0]), requires_grad=True)
+    v = _manual(T, np.add, _manual(T, np.add, p, q), p)
+    shared = _rng(2).normal(size=3)
+    shared_copy = shared.copy()
+    what = "v = (p + q) + p, backprop(v, end_grad) called twice with the same end_grad array"
+    for _ in range(2):
+        backprop(v, T(shared))
+    if not np.array_equal(shared, shared_copy):
+        raise CheckFailure(f"{what}: backprop changed the caller's end_grad array. Never add into a gradient in "
+                           "place (`+=`): it may be the caller's array, or shared with another tensor (add passes "
+                           "grad_out through unchanged). Make a new array: `old + new`.")
+    tp, tq = torch.tensor(p.array, requires_grad=True), torch.tensor(q.array, requires_grad=True)
+    for _ in range(2):
+        ((tp + tq) + tp).backward(torch.tensor(shared_copy))
+    try:
+        _compare_leaf_grads(T, [p, q], [tp, tq], what)
+    except CheckFailure as err:
+        raise CheckFailure(f"{err}. Do you add into a gradient in place (`+=`)? Gradients can be shared "
+                           "arrays (add passes grad_out through unchanged): make a new array, `old + new`.") from None
 
     # end_grad, broadcasting, numbers and a leaf that does not require grad.
     x = T(np.array([[1.5], [2.0]]), requires_grad=True)
@@ -517,7 +602,8 @@ def check_backprop(backprop: Callable) -> str:
         backprop(end)
         tend.sum().backward()
         _compare_leaf_grads(T, leaves, tleaves, f"random graph #{trial} of log and multiply")
-    return "a node used twice, accumulation over calls, end_grad, broadcasting, 25 random graphs vs torch"
+    return ("a node used twice, accumulation over calls, shared gradient arrays, end_grad, broadcasting, "
+            "25 random graphs vs torch")
 
 
 # ============================================================================ 3️⃣ more operations
@@ -569,6 +655,7 @@ def check_permute_back(permute_back: Callable) -> str:
     return "permutations that are not their own inverse included"
 
 
+@_uses("unbroadcast")
 def check_expand_back(expand_back: Callable) -> str:
     def torch_expand(x: torch.Tensor, shape: tuple) -> torch.Tensor:
         return x.expand(*shape)
@@ -641,11 +728,13 @@ def _divide(x: Any, y: Any) -> torch.Tensor:
     return x / y
 
 
+@_uses("unbroadcast")
 def check_true_divide_back0(true_divide_back0: Callable) -> str:
     _check_binary(true_divide_back0, "true_divide_back0", _divide, 0, 0)
     return "with broadcasting and a number as y"
 
 
+@_uses("unbroadcast")
 def check_true_divide_back1(true_divide_back1: Callable) -> str:
     _check_binary(true_divide_back1, "true_divide_back1", _divide, 1, 1)
     return "with broadcasting and a number as x"
@@ -663,12 +752,14 @@ def _maximum_cases() -> list[tuple[str, tuple, dict]]:
             ("random x, y (3, 3)", (rng.normal(size=(3, 3)), rng.normal(size=(3, 3))), {})]
 
 
+@_uses("unbroadcast")
 def check_maximum_back0(maximum_back0: Callable) -> str:
     cases = [c for c in _maximum_cases() if isinstance(c[1][0], np.ndarray)]
     _check_back(maximum_back0, "maximum_back0", _torch_maximum, cases, grad_positions=(0,), position=0)
     return "ties split evenly (like torch.maximum), broadcasting, a number as y"
 
 
+@_uses("unbroadcast")
 def check_maximum_back1(maximum_back1: Callable) -> str:
     cases = [c for c in _maximum_cases() if isinstance(c[1][1], np.ndarray)]
     _check_back(maximum_back1, "maximum_back1", _torch_maximum, cases, grad_positions=(1,), position=1)
@@ -681,6 +772,7 @@ def _torch_maximum(x: Any, y: Any) -> torch.Tensor:
     return torch.maximum(x, y)
 
 
+@_uses("wrap_forward_fn", "maximum_back0", "backprop")
 def check_relu(relu: Callable) -> str:
     ns = _namespace(relu)
     T = _need(ns, "Tensor", "the Tensor class")
@@ -695,6 +787,7 @@ def check_relu(relu: Callable) -> str:
     if x.grad is None:
         raise CheckFailure("after backprop through relu(x), x.grad is None: does relu record a recipe?")
     expected = g * (arr > 0)
+    expect_shape(np.asarray(x.grad.array), expected.shape, "x.grad after backprop through relu(x)")
     got = np.array(x.grad.array, dtype=float)
     got[0, 0] = expected[0, 0] = 0.0  # at exactly 0, either 0 or a split (g/2) is fine
     _expect_array(got, expected, "x.grad after backprop through relu(x)")
@@ -813,6 +906,7 @@ def check_Module(Module: type) -> str:  # noqa: N802
     return "recursive registration, no duplicates, recurse=False, modules(), re-assignment"
 
 
+@_uses("Parameter", "Module", "wrap_forward_fn", "matmul2d_back1", "permute_back", "unbroadcast", "backprop")
 def check_Linear(Linear: type) -> str:  # noqa: N802
     ns = _namespace(Linear)
     T = _need(ns, "Tensor", "the Tensor class")
@@ -823,6 +917,9 @@ def check_Linear(Linear: type) -> str:  # noqa: N802
         p = getattr(layer, name)
         expect_type(p, Parameter, f"Linear(50, 30).{name}")
         expect_shape(p.array, shape, f"Linear(50, 30).{name}")
+        if p.array.dtype != np.float32:
+            raise CheckFailure(f"Linear(50, 30).{name} has dtype {p.array.dtype}; it should be float32, like "
+                               "torch.nn.Linear (np.random.uniform returns float64: add `.astype(np.float32)`)")
         bound = 1 / np.sqrt(50)
         if np.abs(p.array).max() > bound + 1e-6 or p.array.std() < bound / 3:
             raise CheckFailure(f"Linear(50, 30).{name} should be uniform on [-{bound:.3f}, {bound:.3f}] "
@@ -852,6 +949,7 @@ def check_Linear(Linear: type) -> str:  # noqa: N802
     return "shapes, initialisation range, forward, gradients, bias=False"
 
 
+@_uses("Linear", "relu")
 def check_MLP(MLP: type) -> str:  # noqa: N802
     ns = _namespace(MLP)
     T = _need(ns, "Tensor", "the Tensor class")
@@ -870,6 +968,7 @@ def check_MLP(MLP: type) -> str:  # noqa: N802
     return "parameter shapes, flattening, Linear -> ReLU -> Linear"
 
 
+@_uses("wrap_forward_fn", "backprop", "exp_back", "sum_back", "log_back", "getitem_back", "unbroadcast")
 def check_cross_entropy(cross_entropy: Callable) -> str:
     ns = _namespace(cross_entropy)
     T = _need(ns, "Tensor", "the Tensor class")
@@ -937,6 +1036,7 @@ def check_NoGrad(NoGrad: type) -> str:  # noqa: N802
     return "switches tracking off, restores the previous value (nested, and after an exception)"
 
 
+@_uses("inplace_add", "NoGrad")
 def check_SGD(SGD: type) -> str:  # noqa: N802
     ns = _namespace(SGD)
     T = _need(ns, "Tensor", "the Tensor class")
@@ -956,7 +1056,12 @@ def check_SGD(SGD: type) -> str:  # noqa: N802
             raise CheckFailure("step() should update each parameter's array in place, not replace it")
         if p.recipe is not None:
             raise CheckFailure("after step(), a parameter has a recipe: the update must not be recorded in a graph")
+    after_one = params[0].array.copy()
     opt.step()
+    if np.array_equal(params[0].array, after_one):
+        raise CheckFailure("a second step() changed nothing. SGD was given a one-shot iterator (as "
+                           "model.parameters() is, a generator): store `list(params)`, since iterating "
+                           "a generator a second time yields nothing")
     _expect_array(params[0].array, arrays[0] - 0.2 * grads[0], "parameter 0 after a second step")
     opt.zero_grad()
     for k, p in enumerate(params):

@@ -1,7 +1,10 @@
 """Figures for part 0.5, computed from the reference solutions."""
 
+import contextlib
+
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from . import solutions as ref
 
@@ -63,17 +66,65 @@ def gradients_vs_torch() -> go.Figure:
     params = [torch.tensor(p.array, requires_grad=True) for layer in layers for p in (layer.weight, layer.bias)]
     hidden = torch.relu(torch.tensor(x) @ params[0].T + params[1])
     torch.nn.functional.cross_entropy(hidden @ params[2].T + params[3], torch.tensor(y)).backward()
-    fig = go.Figure()
     names = ["hidden weight", "hidden bias", "output weight", "output bias"]
     ours = [p.grad.array for layer in layers for p in (layer.weight, layer.bias)]
-    for name, mine, theirs in zip(names, ours, params, strict=True):
-        a, b = theirs.grad.numpy().ravel(), mine.ravel()
-        keep = np.random.default_rng(1).permutation(a.size)[:4000]  # a sample keeps the page light
-        fig.add_trace(go.Scattergl(x=a[keep], y=b[keep], mode="markers", name=name, marker={"size": 4}))
-    lim = float(max(np.abs(g).max() for g in ours))
-    fig.add_trace(go.Scatter(x=[-lim, lim], y=[-lim, lim], mode="lines", name="y = x",
-                             line={"dash": "dot", "color": "gray"}))
     worst = max(float(np.abs(m - t.grad.numpy()).max()) for m, t in zip(ours, params, strict=True))
-    fig.update_layout(title=f"Our gradients vs torch.autograd (largest difference {worst:.1e})",
-                      xaxis_title="torch.autograd", yaxis_title="reference framework", height=450)
+    # One panel per parameter, each on its own scale: the hidden layer's gradients are much smaller.
+    fig = make_subplots(rows=1, cols=4, subplot_titles=[f"{n} {tuple(m.shape)}" for n, m in zip(names, ours, strict=True)],
+                        horizontal_spacing=0.07)
+    for k, (mine, theirs) in enumerate(zip(ours, params, strict=True)):
+        a, b = theirs.grad.numpy().ravel(), mine.ravel()
+        keep = np.random.default_rng(1).permutation(a.size)[:3000]  # a sample keeps the page light
+        lim = float(np.abs(a).max()) * 1.05
+        fig.add_trace(go.Scattergl(x=a[keep], y=b[keep], mode="markers", marker={"size": 4}), row=1, col=k + 1)
+        fig.add_trace(go.Scatter(x=[-lim, lim], y=[-lim, lim], mode="lines", line={"dash": "dot", "color": "gray"}),
+                      row=1, col=k + 1)
+        fig.update_xaxes(title_text="torch.autograd", row=1, col=k + 1)
+    fig.update_yaxes(title_text="reference framework", row=1, col=1)
+    fig.update_layout(title=f"Our gradients vs torch.autograd, one batch (largest difference {worst:.1e})",
+                      height=380, showlegend=False)
     return fig
+
+
+def training_loss() -> go.Figure:
+    """The reference framework's MLP trained for 10 epochs on the offline MNIST digits: loss per step."""
+    from arena.resources import MNIST_MEAN, MNIST_STD, load_mnist
+
+    data = load_mnist(prefer_online=False)  # the same 5,000 digits for everyone, no download
+
+    def arrays(ds: object) -> tuple[np.ndarray, np.ndarray]:
+        x, y = ds.tensors
+        return (((x.numpy().reshape(len(x), -1) - MNIST_MEAN) / MNIST_STD).astype(np.float32),
+                y.numpy().astype(np.int64))
+
+    (x_train, y_train), (x_test, y_test) = arrays(data.train), arrays(data.test)
+    batch, epochs = 128, 10
+    with _one_blas_thread():
+        np.random.seed(0)
+        model = ref.MLP()
+        optimizer = ref.SGD(model.parameters(), lr=0.1)
+        losses = []
+        for _ in range(epochs):
+            order = np.random.permutation(len(x_train))
+            for b in range(len(x_train) // batch):
+                idx = order[b * batch:(b + 1) * batch]
+                loss = ref.cross_entropy(model(ref.Tensor(x_train[idx])), y_train[idx]).sum() / len(idx)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+        accuracy = ref.accuracy(model, x_test, y_test)
+    fig = go.Figure(go.Scatter(y=losses, mode="lines", line={"width": 1}))
+    fig.update_layout(title=f"Reference framework, offline digits: {epochs} epochs, test accuracy {accuracy:.1%}",
+                      xaxis_title=f"step ({len(losses) // epochs} per epoch, batch {batch})",
+                      yaxis_title="cross-entropy", height=380, showlegend=False)
+    return fig
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """One BLAS thread: these matrices are small, and extra threads only contend on a busy CPU."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1)

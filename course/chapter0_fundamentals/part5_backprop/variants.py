@@ -13,6 +13,8 @@ from arena.checking import right, wrong
 from .solutions import (  # noqa: F401 - checks find these names in this module's namespace
     Arr,
     BackwardFuncLookup,
+    Module,
+    NoGrad,
     Parameter,
     Recipe,
     Tensor,
@@ -21,6 +23,7 @@ from .solutions import (  # noqa: F401 - checks find these names in this module'
     log,
     multiply,
     sorted_computational_graph,
+    topological_sort,
     unbroadcast,
 )
 
@@ -81,6 +84,28 @@ class BackwardFuncLookupShared(_SharedStore):
         return self.table[(forward_fn, arg_position)]
 
 
+@wrong("BackwardFuncLookup", "uses dict.get, so a missing backward function comes back as None instead of KeyError")
+class BackwardFuncLookupGet:
+    def __init__(self) -> None:
+        self.table: dict = {}
+
+    def add_back_func(self, forward_fn: Callable, arg_position: int, back_fn: Callable) -> None:
+        self.table[(forward_fn, arg_position)] = back_fn
+
+    def get_back_func(self, forward_fn: Callable, arg_position: int) -> Callable:
+        return self.table.get((forward_fn, arg_position))
+
+
+@wrong("multiply_forward", "leaves out of parents the Tensor arguments that do not require grad")
+def multiply_forward_drops_constants(a: Tensor | float, b: Tensor | float) -> Tensor:
+    arrays = tuple(x.array if isinstance(x, Tensor) else x for x in (a, b))
+    parents = {i: x for i, x in enumerate((a, b)) if isinstance(x, Tensor) and x.requires_grad}
+    out = Tensor(np.multiply(*arrays), grad_tracking_enabled and bool(parents))
+    if out.requires_grad:
+        out.recipe = Recipe(np.multiply, arrays, {}, parents)
+    return out
+
+
 @wrong("topological_sort", "adds a node when it is first reached, before its children are done (reversed pre-order)")
 def topological_sort_preorder(node: Any, get_children: Callable) -> list:
     order: list = []
@@ -98,6 +123,29 @@ def topological_sort_preorder(node: Any, get_children: Callable) -> list:
 
     visit(node, set())
     return order[::-1]
+
+
+@wrong("sorted_computational_graph", "its own depth-first search lists a tensor when first reached, before the "
+       "other tensors that use it")
+def sorted_computational_graph_preorder(tensor: Tensor) -> list[Tensor]:
+    order: list[Tensor] = []
+    seen: set[int] = set()
+
+    def visit(t: Tensor) -> None:
+        if id(t) in seen:
+            return
+        seen.add(id(t))
+        order.append(t)
+        for parent in (t.recipe.parents.values() if t.recipe is not None else ()):
+            visit(parent)
+
+    visit(tensor)
+    return order
+
+
+@right("sorted_computational_graph", "reverses the reference topological_sort with a list of parents")
+def sorted_computational_graph_list(tensor: Tensor) -> list[Tensor]:
+    return list(reversed(topological_sort(tensor, lambda t: list(t.recipe.parents.values()) if t.recipe else [])))
 
 
 @right("topological_sort", "Kahn's algorithm: repeatedly take the nodes whose children are all placed")
@@ -153,6 +201,76 @@ def backprop_no_accumulate_across_calls(end_node: Tensor, end_grad: Tensor | Non
     backprop(end_node, end_grad)
 
 
+@wrong("backprop", "adds into an existing gradient in place (+=), corrupting arrays shared with other tensors "
+       "or with the caller")
+def backprop_inplace_accumulate(end_node: Tensor, end_grad: Tensor | None = None) -> None:
+    lookup = back_funcs()
+    grads = {id(end_node): np.ones_like(end_node.array) if end_grad is None else end_grad.array}
+    for node in sorted_computational_graph(end_node):
+        grad_out = grads.pop(id(node), None)
+        if grad_out is None:
+            continue
+        if node.is_leaf:
+            if node.requires_grad:
+                if node.grad is None:
+                    node.grad = Tensor(grad_out)
+                else:
+                    node.grad.array += grad_out
+            continue
+        for position, parent in node.recipe.parents.items():
+            back_fn = lookup.get_back_func(node.recipe.func, position)
+            grad_in = back_fn(grad_out, node.array, *node.recipe.args, **node.recipe.kwargs)
+            if id(parent) in grads:
+                grads[id(parent)] += grad_in
+            else:
+                grads[id(parent)] = grad_in
+
+
+@wrong("backprop", "accumulates into a leaf's existing .grad in place (+=); right values, but it writes into "
+       "the caller's end_grad array")
+def backprop_inplace_leaf_grad(end_node: Tensor, end_grad: Tensor | None = None) -> None:
+    lookup = back_funcs()
+    grads = {id(end_node): np.ones_like(end_node.array) if end_grad is None else end_grad.array}
+    for node in sorted_computational_graph(end_node):
+        grad_out = grads.pop(id(node), None)
+        if grad_out is None:
+            continue
+        if node.is_leaf:
+            if node.requires_grad:
+                if node.grad is None:
+                    node.grad = Tensor(grad_out)
+                else:
+                    node.grad.array += grad_out
+            continue
+        for position, parent in node.recipe.parents.items():
+            back_fn = lookup.get_back_func(node.recipe.func, position)
+            grad_in = back_fn(grad_out, node.array, *node.recipe.args, **node.recipe.kwargs)
+            previous = grads.get(id(parent))
+            grads[id(parent)] = grad_in if previous is None else previous + grad_in
+
+
+@right("backprop", "adds into a leaf's .grad in place, but only into an array it made itself")
+def backprop_inplace_own_copy(end_node: Tensor, end_grad: Tensor | None = None) -> None:
+    lookup = back_funcs()
+    grads = {id(end_node): np.ones_like(end_node.array) if end_grad is None else end_grad.array}
+    for node in sorted_computational_graph(end_node):
+        grad_out = grads.pop(id(node), None)
+        if grad_out is None:
+            continue
+        if node.is_leaf:
+            if node.requires_grad:
+                if node.grad is None:
+                    node.grad = Tensor(np.array(grad_out, copy=True))
+                else:
+                    node.grad.array += grad_out
+            continue
+        for position, parent in node.recipe.parents.items():
+            back_fn = lookup.get_back_func(node.recipe.func, position)
+            grad_in = back_fn(grad_out, node.array, *node.recipe.args, **node.recipe.kwargs)
+            previous = grads.get(id(parent))
+            grads[id(parent)] = grad_in if previous is None else previous + grad_in
+
+
 @right("backprop", "stores each node's gradient in a dict keyed by the node and recurses over the sorted graph")
 def backprop_dict_by_node(end_node: Tensor, end_grad: Tensor | None = None) -> None:
     lookup = back_funcs()
@@ -200,6 +318,19 @@ def getitem_back_assign(grad_out: Arr, out: Arr, x: Arr, index: Any) -> Arr:
 @wrong("sum_back", "broadcasts grad_out without putting the summed axes back (right only for leading axes)")
 def sum_back_no_unsqueeze(grad_out: Arr, out: Arr, x: Arr, dim: Any = None, keepdim: bool = False) -> Arr:
     return np.broadcast_to(grad_out, x.shape)
+
+
+@wrong("Linear", "keeps np.random.uniform's float64 parameters instead of float32")
+class LinearFloat64(Module):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        bound = 1 / np.sqrt(in_features)
+        self.weight = Parameter(Tensor(np.random.uniform(-bound, bound, (out_features, in_features))))
+        self.bias = Parameter(Tensor(np.random.uniform(-bound, bound, out_features))) if bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = x @ self.weight.T
+        return out + self.bias if self.bias is not None else out
 
 
 @wrong("cross_entropy", "exp() of the raw logits overflows for large logits")
@@ -263,3 +394,19 @@ class SGDNewArrays:
         for p in self.params:
             if p.grad is not None:
                 p.array = p.array - self.lr * p.grad.array
+
+
+@wrong("SGD", "keeps the parameters as given: a generator is used up by the first pass over it")
+class SGDKeepsGenerator:
+    def __init__(self, params: Iterable[Parameter], lr: float):
+        self.params, self.lr = params, lr
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        with NoGrad():
+            for p in self.params:
+                if p.grad is not None:
+                    p.add_(p.grad, alpha=-self.lr)
