@@ -72,6 +72,9 @@ def test_solutions_pass_with_exit_zero_and_progress_is_recorded(tmp_path: Path) 
     proc = run_arena("progress", cwd=tmp_path)
     assert proc.returncode == 0
     assert FIRST in proc.stdout and "passed" in proc.stdout
+    proc = run_arena("reset", PART, "--yes", cwd=tmp_path)
+    assert proc.returncode == 0 and f"Forgot {len(NAMES)} stored result(s)" in proc.stdout
+    assert "passed" not in run_arena("progress", cwd=tmp_path).stdout  # only this part had results
 
 
 def test_only_runs_one_exercise(tmp_path: Path) -> None:

@@ -256,6 +256,18 @@ def progress() -> None:
 
 
 @app.command()
+def reset(part_id: PartArg,
+          yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False) -> None:
+    """Forget your stored check results for one part (your exercise file is not touched)."""
+    from arena.progress import forget
+
+    part = _part(part_id)
+    if not yes and not typer.confirm(f"Forget every check result of {part.id} {part.title}?"):
+        raise typer.Exit(1)
+    out.print(f"Forgot {forget(part.id)} stored result(s) of {part.id}. Your exercise file is unchanged.")
+
+
+@app.command()
 def serve(port: Annotated[int, typer.Option(help="Port for the site.")] = 8501,
           browser: Annotated[bool, typer.Option(help="Open a browser tab.")] = True) -> None:
     """Open the course site in your browser (Streamlit)."""

@@ -90,3 +90,14 @@ def attempt_count() -> int:
         return 0
     with closing(_connect()) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0])
+
+
+def forget(part_id: str) -> int:
+    """Delete every stored result of one part; returns how many were deleted."""
+    if not db_path().exists():
+        return 0
+    with closing(_connect()) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        deleted = conn.execute("DELETE FROM attempts WHERE part = ?", (part_id,)).rowcount
+        conn.execute("COMMIT")
+    return int(deleted)
