@@ -54,13 +54,24 @@ def _load_by_order(source: nn.Module, target: nn.Module, what: str, advice: str 
         names = list(src)
         expected_there = f"{names[first]} {want[first]}" if first < len(want) else "nothing (the end)"
         got_there = f"{list(dst)[first]} {got[first]}" if first < len(got) else "nothing (the end)"
+        count = (f"has {len(got)} tensors in its state_dict (parameters and buffers); a correct one has {len(want)}"
+                 if len(got) != len(want) else
+                 f"has the right number of tensors in its state_dict ({len(got)}, parameters and buffers), but not "
+                 "the right shapes")
         raise CheckFailure(
-            f"{what} has {len(got)} tensors in its state_dict (parameters and buffers); a correct one has "
-            f"{len(want)}. They first differ at position {first}: expected {expected_there}, got {got_there}. "
+            f"{what} {count}. They first differ at position {first}: expected {expected_there}, got {got_there}. "
             f"{advice}".strip())
     with t.no_grad():
         for mine, theirs in zip(dst.values(), src.values(), strict=True):
             mine.copy_(theirs)
+
+
+def _expect_close_advised(got: t.Tensor, expected: t.Tensor, what: str, advice: str, **tolerances: float) -> None:
+    """expect_close, with `advice` appended to the failure message (after "is wrong at index ...")."""
+    try:
+        expect_close(got, expected, what, **tolerances)
+    except CheckFailure as err:
+        raise CheckFailure(f"{err}. {advice}") from None
 
 
 def _compare_module(learner: nn.Module, reference: nn.Module, x: t.Tensor, what: str, advice: str = "") -> None:
@@ -121,6 +132,17 @@ def check_train_convnet(train_convnet) -> str:
     train_set, val_set = _toy_classification(200, 1), _toy_classification(70, 2)
     model = _toy_model()
     before = [p.detach().clone() for p in model.parameters()]
+    # For every forward pass that a loss is later backpropagated through, remember whether the model was
+    # in training mode at the time (a model left in eval mode after validation trains without dropout/BatchNorm
+    # batch statistics: it silently trains the wrong network).
+    backprop_modes: list[bool] = []
+
+    def record_mode(module: nn.Module, inputs: object, output: t.Tensor) -> None:
+        if isinstance(output, t.Tensor) and output.requires_grad:
+            was_training = module.training
+            output.register_hook(lambda grad: backprop_modes.append(was_training))
+
+    model.register_forward_hook(record_mode)
     args = ref.ConvNetTrainingArgs(batch_size=32, epochs=3, learning_rate=0.03)
     what = "train_convnet(model, train_set of 200, val_set of 70, batch_size=32, epochs=3)"
     history = train_convnet(model, train_set, val_set, args)
@@ -137,6 +159,12 @@ def check_train_convnet(train_convnet) -> str:
     expect_equal(len(history["accuracy"]), 3, f"number of accuracies in {what} (one per epoch)")
     if all(t.equal(a, b.detach().cpu()) for a, b in zip(before, model.parameters(), strict=True)):
         raise CheckFailure(f"{what} did not change the model's parameters (is optimizer.step() called?)")
+    n_eval_steps = backprop_modes.count(False)
+    if n_eval_steps:
+        raise CheckFailure(
+            f"{what}: {n_eval_steps} of the {len(backprop_modes)} training steps ran with the model in eval mode. "
+            "Validation calls model.eval(); call model.train() at the start of *every* epoch, not once before the "
+            "loop (the test model has dropout, which eval mode switches off).")
     final = _accuracy(model, val_set)
     if abs(history["accuracy"][-1] - final) > 1e-6:
         raise CheckFailure(
@@ -205,12 +233,26 @@ def check_BatchNorm2d(BatchNorm2d) -> str:
             x_mine, x_theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
             got, want = bn(x_mine), theirs(x_theirs)
             expect_type(got, t.Tensor, f"{label} in train mode")
-            expect_close(got, want, f"{label} output in train mode (batch {step + 1}); it should normalise with the "
-                         "batch's biased variance (divide by n)", atol=1e-4)
-            expect_close(bn.running_mean, theirs.running_mean, f"{label}.running_mean after {step + 1} training batches "
-                         "(running = (1 - momentum) * running + momentum * batch_mean)", atol=1e-5)
-            expect_close(bn.running_var, theirs.running_var, f"{label}.running_var after {step + 1} training batches "
-                         "(it tracks the *unbiased* batch variance, divide by n - 1)", atol=1e-5)
+            _expect_close_advised(got, want, f"{label} output in train mode (batch {step + 1}, input of shape (2, "
+                                  f"{num_features}, 2, 2))", "In train mode, normalise with this batch's mean and "
+                                  "*biased* variance (divide by n = B*H*W), then scale by weight and shift by bias.",
+                                  atol=1e-4)
+            _expect_close_advised(bn.running_mean, theirs.running_mean,
+                                  f"{label}.running_mean after {step + 1} training batch{'es' if step else ''}",
+                                  "Expected running_mean = (1 - momentum) * running_mean + momentum * batch_mean "
+                                  "(momentum is the weight of the new batch).", atol=1e-5)
+            _expect_close_advised(bn.running_var, theirs.running_var,
+                                  f"{label}.running_var after {step + 1} training batch{'es' if step else ''}",
+                                  "Expected running_var = (1 - momentum) * running_var + momentum * batch_var, where "
+                                  "batch_var is the *unbiased* variance (divide by n - 1).", atol=1e-5)
+            for key in ("running_mean", "running_var"):
+                buffer = getattr(bn, key)
+                if buffer.requires_grad or buffer.grad_fn is not None:
+                    raise CheckFailure(
+                        f"{label}.{key} requires grad after a training batch whose input requires grad: it is "
+                        "computed from the batch statistics *with* their autograd graph. Update the running "
+                        "statistics under torch.no_grad() (or from detached statistics); otherwise each one keeps "
+                        "the graph of every batch so far alive and memory grows with every training step.")
             expect_equal(int(bn.num_batches_tracked), step + 1, f"{label}.num_batches_tracked after {step + 1} batches")
             weights = t.randn(want.shape, generator=gen)
             (got * weights).sum().backward()
@@ -222,11 +264,13 @@ def check_BatchNorm2d(BatchNorm2d) -> str:
         bn.eval(), theirs.eval()
         before = {k: v.clone() for k, v in bn.state_dict().items()}
         x = t.randn(3, num_features, 4, 5, generator=gen)
-        expect_close(bn(x), theirs(x), f"{label} output in eval mode (normalise with the running statistics)", atol=1e-4)
+        got = bn(x)
         for key, value in bn.state_dict().items():
             if not t.equal(value, before[key]):
                 raise CheckFailure(f"{label}.{key} changed during a forward pass in eval mode; running statistics "
                                    "must only be updated in training mode")
+        _expect_close_advised(got, theirs(x), f"{label} output in eval mode", "In eval mode, normalise with "
+                              "running_mean and running_var instead of the batch's statistics.", atol=1e-4)
     return "train and eval outputs, gradients, running statistics and num_batches_tracked match torch's"
 
 
@@ -274,7 +318,9 @@ def check_ResNet34(ResNet34) -> str:
     what = "ResNet34(n_blocks_per_group=[1, 2], out_features_per_group=[8, 16], first_strides_per_group=[1, 2], n_classes=5)"
     reference = _randomise(ref.ResNet34(**config), 0)
     small = ResNet34(**config)
-    advice = "(The stem is conv 7x7 3->64 stride 2 padding 3, BatchNorm2d(64), ReLU, max-pool 3 stride 2 padding 1.)"
+    advice = ("(The stem is conv 7x7 3->64 stride 2 padding 3, BatchNorm2d(64), ReLU, max-pool 3 stride 2 padding 1; "
+              "group i maps the previous width (64 for the first) to out_features_per_group[i]; the final linear "
+              "layer maps out_features_per_group[-1] -> n_classes. ResidualBlock and BlockGroup must pass first.)")
     _load_by_order(reference, small, what, advice)
     _compare_module(small, reference, t.randn(2, 3, 40, 40), what, advice)
     with t.device("meta"):
@@ -318,7 +364,23 @@ def check_copy_weights(copy_weights) -> str:
     with t.no_grad():
         expect_close(result(x), pretrained(x), "logits of your ResNet34 after copy_weights, compared with torchvision's",
                      atol=1e-3, rtol=1e-3)
-    return "all 218 parameters and buffers copied; logits match torchvision's resnet34 (random weights as a stand-in)"
+    for config, mismatch in (({"n_blocks_per_group": [3, 4, 6, 2]}, "one block fewer in the last group: 206 tensors, not 218"),
+                             ({"n_classes": 10}, "n_classes=10: the last linear layer has shape (10, 512), not (1000, 512)")):
+        wrong_size = ref.ResNet34(**config)
+        try:
+            copy_weights(wrong_size, pretrained)
+        except ValueError:
+            continue
+        except Exception as err:  # noqa: BLE001 - any other exception is reported with its type
+            raise CheckFailure(f"copy_weights(ResNet34({', '.join(f'{k}={v}' for k, v in config.items())}), "
+                               f"torchvision's resnet34) ({mismatch}) raised {type(err).__name__}: {err}; it should raise "
+                               "a ValueError that says where the two state dicts differ") from None
+        raise CheckFailure(f"copy_weights(ResNet34({', '.join(f'{k}={v}' for k, v in config.items())}), torchvision's "
+                           f"resnet34) ({mismatch}) returned without an error: it should raise a ValueError. zip() "
+                           "silently stops at the shorter state dict; compare the lengths (or use zip(..., strict=True)) "
+                           "and compare the shapes at each position.")
+    return ("all 218 parameters and buffers copied; logits match torchvision's resnet34 (random weights as a stand-in); "
+            "mismatched models raise ValueError")
 
 
 def _smooth_image(height: int, width: int, mode: str, seed: int) -> Image.Image:
@@ -406,8 +468,10 @@ def check_get_resnet_for_feature_extraction(get_resnet_for_feature_extraction) -
     shapes = sorted(tuple(p.shape) for _, p in trainable)
     if shapes != [(7,), (7, 512)]:
         listed = ", ".join(f"{name} {tuple(p.shape)}" for name, p in trainable[:4])
+        found = (f"found {len(trainable)}: {listed}{' ...' if len(trainable) > 4 else ''}" if trainable
+                 else "found none (was the new head frozen too?)")
         raise CheckFailure(f"{what}: the only parameters with requires_grad=True should be the new head's weight "
-                           f"(7, 512) and bias (7,); found {len(trainable)}: {listed}{' ...' if len(trainable) > 4 else ''}. "
+                           f"(7, 512) and bias (7,); {found}. "
                            "Freeze the body (requires_grad_(False)) before adding the new head.")
     head_ids = {id(p) for _, p in trainable}
     head_positions = tuple(i for i, v in enumerate(model.state_dict(keep_vars=True).values()) if id(v) in head_ids)

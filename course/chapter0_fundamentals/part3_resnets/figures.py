@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,7 @@ def resnet34_architecture() -> go.Figure:
 def photo_predictions() -> go.Figure:
     """The scikit-image photographs with your ResNet34's top ImageNet label (when the weights are downloaded)."""
     photos = sample_photographs()
+    top_margin = 90
     try:
         model = sol.copy_weights(sol.ResNet34(), load_pretrained_resnet34())
         labels = imagenet_labels()
@@ -146,10 +148,12 @@ def photo_predictions() -> go.Figure:
         title = "ResNet34 (your architecture, torchvision's ImageNet weights): top-1 predictions"
     except ResourceUnavailable as err:
         titles = list(photos)
-        title = ("No predictions: the pretrained weights are not downloaded.<br>"
-                 f"<sup>{err} Then reload this page.</sup>")
+        # plotly titles do not wrap: break the (long) message into lines, without Markdown backticks
+        lines = textwrap.wrap(f"{err} Then reload this page.".replace("`", ""), 130)
+        title = "No predictions: the pretrained weights are not downloaded.<br><sup>" + "<br>".join(lines) + "</sup>"
+        top_margin = 100 + 18 * len(lines)
     fig = make_subplots(rows=1, cols=len(photos), subplot_titles=titles, horizontal_spacing=0.02)
     for i, image in enumerate(photos.values()):
         fig.add_trace(go.Image(z=np.asarray(image.resize((224, 224)))), row=1, col=i + 1)
     fig.update_xaxes(visible=False).update_yaxes(visible=False)
-    return fig.update_layout(title=title, height=360, margin=dict(l=10, r=10, t=90, b=10))
+    return fig.update_layout(title=title, height=270 + top_margin, margin=dict(l=10, r=10, t=top_margin, b=10))

@@ -48,11 +48,15 @@ class ConvNetReluLogits(nn.Module):
         return self.net(x)
 
 
-def _train(model, train_set, val_set, args, per_batch_accuracy: bool = False, eval_batch: int = 256):
+def _train(model, train_set, val_set, args, per_batch_accuracy: bool = False, eval_batch: int = 256,
+           train_once: bool = False):
     optimizer = t.optim.Adam(model.parameters(), lr=args.learning_rate)
     history = {"loss": [], "accuracy": []}
-    for _ in range(args.epochs):
+    if train_once:
         model.train()
+    for _ in range(args.epochs):
+        if not train_once:
+            model.train()
         for step, (x, y) in enumerate(DataLoader(train_set, batch_size=args.batch_size, shuffle=True)):
             if args.max_steps_per_epoch is not None and step >= args.max_steps_per_epoch:
                 break
@@ -79,6 +83,11 @@ def train_convnet_mean_of_batches(model, train_set, val_set, args):
 @wrong("train_convnet", "ignores max_steps_per_epoch")
 def train_convnet_full_epochs(model, train_set, val_set, args):
     return _train(model, train_set, val_set, type(args)(args.batch_size, args.epochs, args.learning_rate, None))
+
+
+@wrong("train_convnet", "calls model.train() once before the loop: epochs 2+ train in eval mode after validation")
+def train_convnet_train_mode_once(model, train_set, val_set, args):
+    return _train(model, train_set, val_set, args, train_once=True)
 
 
 @right("train_convnet", "validation in one big batch, accuracy via a float mean")
@@ -174,6 +183,34 @@ class BatchNormNoCount(_BatchNormBase):
         if self.training:
             self.num_batches_tracked -= 1
         return out
+
+
+@wrong("BatchNorm2d", "assigns the running statistics outside no_grad: they carry every batch's autograd graph")
+class BatchNormRunningStatsWithGraph(_BatchNormBase):
+    def forward(self, x: t.Tensor) -> t.Tensor:
+        if not self.training:
+            return super().forward(x)
+        n = x.numel() / x.shape[1]
+        mean, var = x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), unbiased=False)
+        self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean
+        self.running_var = (1 - self.momentum) * self.running_var + self.momentum * var * n / (n - 1)
+        self.num_batches_tracked += 1
+        x_hat = (x - mean[:, None, None]) / t.sqrt(var[:, None, None] + self.eps)
+        return x_hat * self.weight[:, None, None] + self.bias[:, None, None]
+
+
+@right("BatchNorm2d", "assigns (not in-place) detached running statistics; F.batch_norm-free, var with correction=0")
+class BatchNormAssignDetached(_BatchNormBase):
+    def forward(self, x: t.Tensor) -> t.Tensor:
+        if not self.training:
+            return super().forward(x)
+        n = x.numel() / x.shape[1]
+        mean, var = x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), correction=0)
+        self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean.detach()
+        self.running_var = (1 - self.momentum) * self.running_var + self.momentum * var.detach() * n / (n - 1)
+        self.num_batches_tracked += 1
+        x_hat = (x - mean[:, None, None]) / t.sqrt(var[:, None, None] + self.eps)
+        return x_hat * self.weight[:, None, None] + self.bias[:, None, None]
 
 
 @right("BatchNorm2d", "var_mean with unbiased variance, rescaled by (n - 1) / n for normalisation")
@@ -293,6 +330,14 @@ class ResNet34NoMaxPool(ResNet34):
         self.in_layers = Sequential(*list(self.in_layers._modules.values())[:3])
 
 
+@wrong("ResNet34", "final linear layer hard-coded to 512 inputs instead of out_features_per_group[-1]")
+class ResNet34Linear512(ResNet34):
+    def __init__(self, n_blocks_per_group=(3, 4, 6, 3), out_features_per_group=(64, 128, 256, 512),
+                 first_strides_per_group=(1, 2, 2, 2), n_classes: int = 1000) -> None:
+        super().__init__(list(n_blocks_per_group), list(out_features_per_group), list(first_strides_per_group), n_classes)
+        self.out_layers = Sequential(AveragePool(), nn.Linear(512, n_classes))
+
+
 # ----------------------------------------------------------------------------- copy_weights
 
 
@@ -318,10 +363,21 @@ def copy_weights_skip_counter(my_resnet, pretrained_resnet):
     return my_resnet
 
 
+@wrong("copy_weights", "no ValueError for a model that does not match: zip() stops silently at the shorter state dict")
+def copy_weights_silent_truncation(my_resnet, pretrained_resnet):
+    with t.no_grad():
+        for mine, theirs in zip(my_resnet.state_dict().values(), pretrained_resnet.state_dict().values()):  # noqa: B905
+            if mine.shape == theirs.shape:
+                mine.copy_(theirs)
+    return my_resnet
+
+
 @right("copy_weights", "in-place copy_ over the two state dicts' values")
 def copy_weights_in_place(my_resnet, pretrained_resnet):
     with t.no_grad():
         for mine, theirs in zip(my_resnet.state_dict().values(), pretrained_resnet.state_dict().values(), strict=True):
+            if mine.shape != theirs.shape:
+                raise ValueError(f"shape {tuple(mine.shape)} (mine) vs {tuple(theirs.shape)} (pretrained)")
             mine.copy_(theirs)
     return my_resnet
 
