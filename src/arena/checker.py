@@ -231,7 +231,9 @@ def _run_worker(part: Part, path: Path, names: list[str], limits: dict[str, floa
                 result = Result(event["exercise"], event["status"], event["message"], event["seconds"])
                 on_result(result)
                 remaining.remove(result.exercise)
-                current, deadline = None, time.monotonic() + limits.get(remaining[0], 20) + 5 if remaining else 0
+                current = None
+                if remaining:  # the next "start" event follows at once; allow for a slow one anyway
+                    deadline = time.monotonic() + limits[remaining[0]] + 5.0
         return []
     finally:
         if proc.poll() is None:

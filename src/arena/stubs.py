@@ -82,6 +82,9 @@ class SolutionsFile:
         self.source = path.read_text(encoding="utf-8")
         self.lines = self.source.splitlines()
         self.definitions = _definitions(self.source)
+        first = ast.parse(self.source).body[:1]
+        is_docstring = bool(first) and isinstance(first[0], ast.Expr) and isinstance(first[0].value, ast.Constant)
+        self.docstring: Definition | None = self.definitions[0] if is_docstring else None
 
     def definition(self, name: str) -> Definition:
         for d in self.definitions:
@@ -109,8 +112,8 @@ class SolutionsFile:
         laid out as in the file (imports grouped, definitions separated by blank lines)."""
         text = ""
         previous: Definition | None = None
-        for i, d in enumerate(self.definitions):
-            if d.name in exclude or (i == 0 and self._is_docstring(d)):
+        for d in self.definitions:
+            if d.name in exclude or d is self.docstring:
                 continue
             chunk = "\n".join(_strip_markers(self.lines[d.start - 1 : d.end]))
             adjacent = previous is not None and d.start == previous.end + 1
@@ -118,28 +121,16 @@ class SolutionsFile:
             previous = d
         return text
 
-    def _is_docstring(self, d: Definition) -> bool:
-        first = ast.parse(self.source).body[0]
-        return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and first.lineno == d.start
-
     def stub_module(self, header: str) -> str:
         """The whole exercise file: solutions.py with regions replaced and the docstring swapped."""
-        lines = list(self.lines)
-        if self.definitions and self._is_docstring(self.definitions[0]):
-            d = self.definitions[0]
-            lines = lines[: d.start - 1] + lines[d.end :]
-        out, owner = [], None
-        starts = {d.start: d.name for d in self.definitions}
-        buffer: list[str] = []
-        # Regions are labelled with the top-level definition that contains them.
-        offset = len(self.lines) - len(lines)
-        for number, line in enumerate(lines, 1 + offset):
-            owner = starts.get(number, owner)
-            buffer.append(line)
-            if line.strip() == END:
-                out.extend(_replace_regions(buffer, owner or "exercise"))
-                buffer = []
-        out.extend(_replace_regions(buffer, owner or "exercise"))
+        out: list[str] = []
+        cursor = 1  # the next line to copy
+        for d in self.definitions:
+            out.extend(self.lines[cursor - 1 : d.start - 1])  # blank lines and comments between statements
+            if d is not self.docstring:
+                out.extend(_replace_regions(self.lines[d.start - 1 : d.end], d.name or "exercise"))
+            cursor = d.end + 1
+        out.extend(self.lines[cursor - 1 :])
         return header.rstrip() + "\n" + "\n".join(out).lstrip("\n") + "\n"
 
 
