@@ -138,6 +138,10 @@ def test_expect_close_names_first_mismatch() -> None:
 
 def test_expect_equal_accepts_bool_tensors() -> None:
     expect_equal(torch.tensor(True), True, "hit")
+    expect_equal(np.array([True]), True, "hit")  # numpy arrays too (ndarray.size is not a method)
+    expect_equal(np.bool_(True), True, "hit")
+    with pytest.raises(CheckFailure):
+        expect_equal(torch.tensor([True, True]), True, "two answers are not one bool")
     with pytest.raises(CheckFailure, match="expected True, got False"):
         expect_equal(False, True, "hit")
 

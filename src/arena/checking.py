@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -126,11 +127,11 @@ def expect_close(got: Any, expected: Any, what: str, *, rtol: float = 1e-4, atol
 
 def expect_equal(got: Any, expected: Any, what: str) -> None:
     """Fail unless `got == expected` (for plain Python values: bools, ints, tuples...)."""
-    if type(expected) is bool and isinstance(got, torch.Tensor | np.ndarray) and got.size() in ((), 1, torch.Size([])):
+    if type(expected) is bool and isinstance(got, torch.Tensor | np.ndarray | np.bool_) and math.prod(got.shape) == 1:
         got = bool(got)
-    if type(expected) is bool and isinstance(got, np.bool_ | bool):
-        got = bool(got)
-    if got != expected:
+    # A tensor or array of several values cannot equal one plain value (and `!=` on it would be ambiguous).
+    several = isinstance(got, torch.Tensor | np.ndarray) and math.prod(got.shape) != 1
+    if several or got != expected:
         raise CheckFailure(f"{what}: expected {_short(expected)}, got {_short(got)}")
 
 

@@ -20,8 +20,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from arena.catalog import Part, UnknownPart, all_parts, chapters, get_part
-from arena.checker import NOT_IMPLEMENTED, PASSED, Result, UsageError, check_file, exercise_names
-from arena.report import ICONS, LABELS, STYLES, summary_line
+from arena.checker import PASSED, Result, UsageError, check_file, exercise_names
+from arena.report import ICONS, LABELS, STYLES, shows_message, summary_line
 
 app = typer.Typer(
     help="A hands-on course in ML engineering and interpretability.\n\n"
@@ -61,7 +61,7 @@ def _status_cell(status: str | None) -> str:
 @app.command("list")
 def list_parts() -> None:
     """List chapters and parts, with how many exercises you have passed."""
-    from arena.progress import latest
+    from arena.progress import passed_count
 
     table = Table(title="The course", show_lines=False)
     for column in ("part", "title", "exercises passed"):
@@ -70,8 +70,7 @@ def list_parts() -> None:
         table.add_row(f"[bold]{chapter.number}[/bold]", f"[bold]{chapter.title}[/bold]", "")
         for part in chapter.parts:
             names = exercise_names(part)
-            done = sum(s.status == PASSED for n, s in latest(part.id).items() if n in names)
-            table.add_row(part.id, part.title, f"{done}/{len(names)}")
+            table.add_row(part.id, part.title, f"{passed_count(part.id, names)}/{len(names)}")
     out.print(table)
 
 
@@ -101,9 +100,8 @@ def start(part_id: PartArg,
 def _print_result(result: Result) -> None:
     out.print(f"{ICONS[result.status]} [bold]{result.exercise}[/bold] "
               f"[{STYLES[result.status]}]{LABELS[result.status]}[/] [dim]({result.seconds:.2f} s)[/dim]")
-    if result.status == NOT_IMPLEMENTED or (result.status == PASSED and result.message == "passed"):
-        return
-    out.print(f"   {result.message}", highlight=False, markup=False)
+    if shows_message(result):
+        out.print(f"   {result.message}", highlight=False, markup=False)
 
 
 def _run_checks(part: Part, path: Path, only: list[str] | None, as_json: bool) -> list[Result]:

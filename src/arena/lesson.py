@@ -54,7 +54,6 @@ class ExerciseInfo:
     importance: int
     time: str
     body: str
-    section: str
 
 
 Block = Heading | Markdown | Code | Directive
@@ -151,15 +150,8 @@ class Lesson:
         return [b for b in self.blocks if isinstance(b, Directive) and b.kind == kind]
 
     def exercises(self) -> list[ExerciseInfo]:
-        found, section = [], ""
-        for block in self.blocks:
-            if isinstance(block, Heading) and block.level == 1:
-                section = block.text
-            if isinstance(block, Directive) and block.kind == "exercise":
-                a = block.attrs
-                found.append(ExerciseInfo(block.name, int(a["difficulty"]), int(a["importance"]),
-                                          str(a["time"]), block.body, section))
-        return found
+        return [ExerciseInfo(d.name, int(d.attrs["difficulty"]), int(d.attrs["importance"]), str(d.attrs["time"]),
+                             d.body) for d in self.directives("exercise")]
 
     def exercise_names(self) -> list[str]:
         return [e.name for e in self.exercises()]

@@ -85,11 +85,11 @@ def latest(part_id: str) -> dict[str, Status]:
     return {r[0]: Status(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows}
 
 
-def attempt_count() -> int:
-    if not db_path().exists():
-        return 0
-    with closing(_connect()) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0])
+
+def passed_count(part_id: str, names: list[str]) -> int:
+    """How many of these exercises' latest result is a pass."""
+    states = latest(part_id)
+    return sum(1 for n in names if n in states and states[n].status == "passed")
 
 
 def forget(part_id: str) -> int:

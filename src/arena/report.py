@@ -9,10 +9,15 @@ LABELS = {PASSED: "passed", FAILED: "failed", NOT_IMPLEMENTED: "not implemented"
 STYLES = {PASSED: "green", FAILED: "red", NOT_IMPLEMENTED: "dim", ERROR: "magenta"}
 
 
+def shows_message(result: Result) -> bool:
+    """Whether the message adds anything to the status line (a failure, an error or a success note)."""
+    return not (result.status == NOT_IMPLEMENTED or (result.status == PASSED and result.message == "passed"))
+
+
 def format_result(result: Result) -> str:
     """One plain-text line (plus the message) for a result."""
     head = f"{ICONS[result.status]} {result.exercise}: {LABELS[result.status]} ({result.seconds:.2f} s)"
-    if result.status == NOT_IMPLEMENTED or (result.status == PASSED and result.message == "passed"):
+    if not shows_message(result):
         return head
     return f"{head}\n   {result.message}"
 

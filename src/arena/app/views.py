@@ -45,9 +45,13 @@ def _latest(part: Part) -> dict:
 
 
 def progress_line(part: Part) -> str:
+    from arena.progress import passed_count
+
     names = load_lesson(part).exercise_names()
-    states = _latest(part)
-    passed = sum(1 for n in names if n in states and states[n].status == "passed")
+    try:
+        passed = passed_count(part.id, names)
+    except Exception:  # noqa: BLE001 - a broken progress DB must not break reading the course
+        passed = 0
     return f"{passed}/{len(names)} exercises passed"
 
 
@@ -88,7 +92,7 @@ def link_to_part(part: Part, label: str, anchor: str = "") -> None:
 
 
 def render_chapter(chapter: Chapter) -> None:
-    meta, text = chapter.meta_and_text
+    text = chapter.meta_and_text[1]
     st.title(chapter.title)
     st.markdown(text)
     for part in chapter.parts:
