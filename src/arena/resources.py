@@ -140,8 +140,69 @@ def sample_photographs() -> dict[str, object]:
     return photos
 
 
+def gpt2_dir() -> Path:
+    """Where `arena fetch gpt2` keeps GPT-2 small (a Hugging Face model directory)."""
+    return cache_dir() / "gpt2"
+
+
+GPT2_FILES = ("config.json", "model.safetensors", "tokenizer.json")
+
+
+def fetch_gpt2() -> Path:
+    """Download GPT-2 small (weights and tokenizer, about 550 MB) into the course cache."""
+    from transformers import GPT2LMHeadModel, GPT2TokenizerFast
+
+    target = gpt2_dir()
+    if offline():
+        raise ResourceUnavailable("GPT-2 small cannot be downloaded with ARENA_OFFLINE set.")
+    try:
+        hub_cache = cache_dir() / "hf-hub"
+        model = GPT2LMHeadModel.from_pretrained("gpt2", cache_dir=hub_cache)
+        tokenizer = GPT2TokenizerFast.from_pretrained("gpt2", cache_dir=hub_cache)
+    except Exception as err:  # noqa: BLE001
+        raise ResourceUnavailable(f"Could not download GPT-2 small ({type(err).__name__}: {err}). "
+                                  "Check your internet connection and run `arena fetch gpt2` again.") from err
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target
+
+
+def load_gpt2(device: str = "cpu"):
+    """GPT-2 small as a TransformerBridge in eval mode, from the cache that `arena fetch gpt2` fills."""
+    target = gpt2_dir()
+    missing = [f for f in GPT2_FILES if not (target / f).exists()]
+    if missing:
+        raise ResourceUnavailable(
+            f"GPT-2 small is not in the cache ({target} lacks {', '.join(missing)}). Connect to the "
+            "internet and run `arena fetch gpt2` (about 550 MB, once); until then use "
+            "load_course_model('course-gpt'), the course's own GPT-2-architecture model.")
+    import warnings
+
+    from transformer_lens.model_bridge import TransformerBridge
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    return TransformerBridge.boot_transformers(str(target), device=device).eval()
+
+
+def load_course_model(name: str, device: str = "cpu"):
+    """The one way to load a chapter-1 model: a TransformerBridge (or module) in eval mode.
+
+    `name` is a shipped model ("course-gpt", "attn-only-2l", "brackets", "grokking", ...) or "gpt2"
+    (GPT-2 small, after `arena fetch gpt2`). Unknown names raise a LookupError listing the known ones.
+    The model's tokenizer is `model.tokenizer`; its card is `arena.zoo.read_card(name)`."""
+    if name in ("gpt2", "gpt2-small"):
+        return load_gpt2(device)
+    from arena import zoo
+
+    try:
+        return zoo.load(name, device)
+    except zoo.UnknownModel as err:
+        raise zoo.UnknownModel(f"{err} ('gpt2' is GPT-2 small, after `arena fetch gpt2`.)") from None
+
+
 FETCHERS = {
     "mnist": _mnist_torchvision,
     "cifar10": load_cifar10,
     "resnet34": load_pretrained_resnet34,
+    "gpt2": fetch_gpt2,
 }

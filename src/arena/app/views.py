@@ -7,6 +7,7 @@ import re
 import streamlit as st
 
 from arena.catalog import Chapter, Part, chapters, get_part
+from arena.plotting import HTMLFigure
 from arena.lesson import Code, Directive, Heading, Lesson, Markdown, load_lesson
 from arena.report import ICONS, LABELS
 
@@ -163,7 +164,13 @@ def render_block(part: Part, block, states: dict, hint_counts: dict) -> None:
             if block.body:
                 st.markdown(block.body)
     elif block.kind == "figure":
-        st.plotly_chart(cached_figure(part.id, block.name), key=f"fig-{part.id}-{block.name}")
+        figure = cached_figure(part.id, block.name)
+        if isinstance(figure, HTMLFigure):
+            import streamlit.components.v1 as components
+
+            components.html(figure.html, height=figure.height, scrolling=True)
+        else:
+            st.plotly_chart(figure, key=f"fig-{part.id}-{block.name}")
         if block.body:
             st.caption(block.body)
     elif block.kind == "code":
