@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup serve test browser-deps lint clean
+.PHONY: setup serve test browser-deps lint latency clean
 
 setup: $(STAMP)
 
@@ -26,11 +26,17 @@ browser-deps:
 		|| echo "Could not install chromium; the browser test will be skipped (it fails under CI=true)."; \
 	fi
 
+# Lint first: a ruff error fails the test command (and CI, which runs `make test`).
 test: setup browser-deps
+	$(BIN)/ruff check src tests course benchmarks
 	ARENA_OFFLINE=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15
 
 lint: setup
 	$(BIN)/ruff check src tests course benchmarks
+
+# How fast the learner's loop feels (CLI commands against `import torch`); see benchmarks/latency.py.
+latency: setup
+	$(BIN)/python benchmarks/latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache workspace

@@ -10,6 +10,8 @@ import pytest
 os.environ.setdefault("ARENA_SMOKE", "1")
 os.environ.setdefault("ARENA_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a hub name fails at once instead of after 20 s of retries
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ FIRST = "make_rays_1d"
 def run_arena(*args: str, cwd: Path, env_extra: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     env = dict(os.environ, **(env_extra or {}))
     env.setdefault("ARENA_TIME_LIMIT", "4")
+    env.setdefault("ARENA_IMPORT_TIMEOUT", "240")  # a cold import of torch on a busy CI machine
     return subprocess.run([sys.executable, "-m", "arena.cli", *args], cwd=cwd, env=env, text=True,
                           capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
 

@@ -149,11 +149,13 @@ def test_import_that_hangs_is_stopped(tmp_path: Path) -> None:
 
 
 def test_learner_prints_do_not_break_json(tmp_path: Path) -> None:
-    path = learner_file(tmp_path / "mine.py", prefix="print('hello from my file')\n")
+    code = f"def {FIRST}(num_pixels, y_limits):\n    print('hello from my function')\n    return [[0, 0, 0]]"
+    path = learner_file(tmp_path / "mine.py", code, prefix="print('hello from my file')\n")
     proc = run_arena("check", PART, "--file", str(path), "--json", "--only", FIRST, cwd=tmp_path)
-    assert proc.returncode == 0
-    assert json_results(proc)[FIRST]["status"] == "passed"
-    assert "hello from my file" in proc.stderr
+    assert proc.returncode == 1
+    result = json_results(proc)[FIRST]  # every stdout line is still JSON
+    assert result["status"] == "failed"
+    assert result["output"] == "Your code printed:\nhello from my function"  # captured per exercise
 
 
 def test_two_checks_at_once_keep_progress_consistent(tmp_path: Path, isolated_home: Path) -> None:
@@ -199,7 +201,11 @@ def test_watch_rechecks_when_the_file_is_saved(tmp_path: Path) -> None:
         assert "not implemented" in output
         learner_file(path)  # the learner saves a working version
         output = _read_until(lines, "Watching", timeout=120)
-        assert "1/1 exercises pass" in output
+        assert "1/1 exercises pass" in output and f"{FIRST} passed" in output
+        path.write_text(path.read_text() + "\n# a comment\n")  # a save that changes no result
+        output = _read_until(lines, "Watching", timeout=120)
+        assert "No change in any result" in output and "1/1 exercises pass" in output
+        assert FIRST not in output  # unchanged results are not reprinted
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -231,3 +237,84 @@ def test_notebook_one_call_check(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "✅" in proc.stdout and "⬜" in proc.stdout
+
+
+def test_check_finds_the_workspace_from_inside_the_exercise_folder(tmp_path: Path) -> None:
+    assert run_arena("start", PART, cwd=tmp_path).returncode == 0
+    folder = (tmp_path / get_part(PART).workspace_relpath).parent
+    for cwd in (folder, folder.parent, tmp_path / "workspace"):
+        proc = run_arena("check", PART, "--json", "--only", FIRST, cwd=cwd)
+        assert proc.returncode == 1, proc.stdout + proc.stderr  # found and checked: not implemented yet
+        assert json_results(proc)[FIRST]["status"] == "not_implemented"
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    proc = run_arena("check", PART, "--json", "--only", FIRST, cwd=elsewhere)  # remembered by `arena start`
+    assert json_results(proc)[FIRST]["status"] == "not_implemented", proc.stderr
+    proc = run_arena("start", PART, cwd=folder)  # no second, empty workspace
+    assert proc.returncode == 1 and "left untouched" in proc.stderr
+    assert not (folder / "workspace").exists()
+    proc = run_arena("check", PART, "--file", "typo.py", cwd=folder)
+    assert proc.returncode == 2 and "arena start" not in proc.stderr
+
+
+def test_hint_gives_one_more_hint_per_call(tmp_path: Path) -> None:
+    hints = load_lesson(get_part(PART)).hints(FIRST)
+    assert len(hints) >= 2
+    first = run_arena("hint", PART, FIRST, cwd=tmp_path).stdout
+    assert f"Hint 1 of {len(hints)}" in first and "Hint 2" not in first
+    second = run_arena("hint", PART, FIRST, cwd=tmp_path).stdout
+    assert f"Hint 2 of {len(hints)}" in second and "Hint 1 " not in second
+    everything = run_arena("hint", PART, FIRST, "--all", cwd=tmp_path).stdout
+    assert all(f"Hint {i} of {len(hints)}" in everything for i in range(1, len(hints) + 1))
+
+
+def test_progress_accepts_a_part(tmp_path: Path) -> None:
+    proc = run_arena("progress", PART, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert get_part(PART).title in proc.stdout and FIRST in proc.stdout
+    assert get_part("0.2").title not in proc.stdout
+    assert run_arena("progress", "9.9", cwd=tmp_path).returncode == 2
+
+
+def test_not_implemented_names_the_earlier_exercise(tmp_path: Path) -> None:
+    """0.2's conv2d pads with the learner's pad2d: a pad2d still to do is named in conv2d's result."""
+    code = "def pad2d(x, left, right, top, bottom, pad_value):\n    raise NotImplementedError"
+    path = learner_file(tmp_path / "mine.py", code, part_id="0.2")
+    proc = run_arena("check", "0.2", "--file", str(path), "--json", "--only", "conv2d", "--only", "pad2d",
+                     cwd=tmp_path)
+    results = json_results(proc)
+    assert results["pad2d"]["status"] == results["conv2d"]["status"] == "not_implemented"
+    assert "uses pad2d" in results["conv2d"]["message"] and "uses" not in results["pad2d"]["message"]
+
+
+def test_serve_listens_on_localhost_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import arena.cli
+
+    commands: list[list[str]] = []
+
+    class FakeProcess:
+        def __init__(self, command: list[str]) -> None:
+            commands.append(command)
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(arena.cli.subprocess, "Popen", FakeProcess)
+    runner = CliRunner()
+    assert runner.invoke(arena.cli.app, ["serve", "--no-browser"]).exit_code == 0
+    assert runner.invoke(arena.cli.app, ["serve", "--no-browser", "--host", "0.0.0.0"]).exit_code == 0
+    first, second = commands
+    assert first[first.index("--server.address") + 1] == "127.0.0.1"
+    assert second[second.index("--server.address") + 1] == "0.0.0.0"
+
+
+def test_progress_bars_are_calm_when_piped(tmp_path: Path) -> None:
+    script = ("import time\nimport arena\nfrom tqdm.auto import tqdm\n"
+              "bar = tqdm(range(400))\nfor i in bar:\n    bar.set_postfix(loss=i)  # a refresh per batch\n"
+              "    time.sleep(0.005)\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    redraws = proc.stderr.replace("\r", "\n").count("it/s")
+    assert 1 <= redraws <= 3, proc.stderr  # without: 400 lines in a log

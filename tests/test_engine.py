@@ -169,3 +169,33 @@ def test_classify_learner_errors() -> None:
 def test_search_helpers() -> None:
     assert words("Ray-tracing, linalg.solve!") == ["ray", "tracing", "linalg", "solve"]
     assert "solve" in snippet("a " * 300 + "linalg.solve here", "solve")
+
+
+def test_classify_names_the_earlier_exercise_an_error_comes_from() -> None:
+    code = "def g():\n    raise NotImplementedError\n\ndef h():\n    return 1 / 0\n\ndef f():\n    return g()\n\ndef k():\n    return h()\n"
+    namespace: dict = {}
+    exec(compile(code, "/learner/exercises.py", "exec"), namespace)
+    files, exercises = {"/learner/exercises.py"}, {"f", "g", "h", "k"}
+    for name, expected_status, other in (("f", NOT_IMPLEMENTED, "g"), ("k", ERROR, "h")):
+        try:
+            namespace[name]()
+        except Exception as err:  # noqa: BLE001
+            status, message = classify(name, err, files, exercises)
+        assert status == expected_status and (f"{other}," in message or f"{other} first" in message), message
+    try:
+        namespace["g"]()
+    except NotImplementedError as err:
+        assert classify("g", err, files, exercises)[1] == "g is not implemented yet (it still raises NotImplementedError)."
+
+
+def test_stub_imports_smoke_so_lesson_snippets_run_in_the_exercise_file() -> None:
+    import ast
+
+    from arena.catalog import all_parts
+    from arena.stubs import make_stub_module
+
+    for part in all_parts():
+        text = make_stub_module(part)
+        compile(text, "exercises.py", "exec")  # a __future__ import stays first
+        imports = [n for n in ast.parse(text).body if isinstance(n, ast.ImportFrom) and n.module == "arena"]
+        assert any(a.name == "smoke" for n in imports for a in n.names), part.id

@@ -20,8 +20,18 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from arena.catalog import Part, UnknownPart, all_parts, chapters, get_part
-from arena.checker import PASSED, Result, UsageError, check_file, exercise_names
-from arena.report import ICONS, LABELS, STYLES, shows_message, summary_line
+from arena.checker import (
+    ERROR,
+    FAILED,
+    PASSED,
+    Result,
+    UsageError,
+    Worker,
+    exercise_names,
+    run_in_workers,
+    validate_file,
+)
+from arena.report import ICONS, LABELS, STYLES, indent, shows_message, summary_line
 
 app = typer.Typer(
     help="A hands-on course in ML engineering and interpretability.\n\n"
@@ -50,8 +60,55 @@ def _part(part_id: str) -> Part:
         raise typer.Exit(2) from None
 
 
+def _workspace_root(here: Path) -> Path:
+    """The folder `arena start` was run from: the parent of an enclosing `workspace` folder, else `here`."""
+    for folder in (here, *here.parents):
+        if folder.name == "workspace":
+            return folder.parent
+    return here
+
+
+def _find_workspace_file(part: Part) -> Path | None:
+    """The learner's existing exercise file for a part, from wherever they stand: under the current
+    folder or one above it, the current folder itself (inside the part's workspace), or where
+    `arena start` last wrote it."""
+    from arena.progress import known_workspace
+
+    here = Path.cwd()
+    candidates = [folder / part.workspace_relpath for folder in (here, *here.parents)]
+    if here.name == part.path.name:
+        candidates.insert(0, here / "exercises.py")
+    remembered = known_workspace(part.id)
+    if remembered is not None:
+        candidates.append(remembered)
+    return next((c for c in candidates if c.is_file()), None)
+
+
 def _default_file(part: Part, file: Path | None) -> Path:
-    return file if file is not None else Path.cwd() / part.workspace_relpath
+    if file is not None:
+        return file
+    return _find_workspace_file(part) or _workspace_root(Path.cwd()) / part.workspace_relpath
+
+
+def _checked_file(part: Part, file: Path | None) -> Path:
+    """The file to check; a usage error (exit 2, one line) unless it is an existing .py file."""
+    path = _default_file(part, file)
+    try:
+        validate_file(part, path, _find_workspace_file(part) if file is not None and not path.exists() else None)
+    except UsageError as e:
+        err.print(f"[red]{e}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    return path
+
+
+def _warn(message: str) -> None:
+    err.print(f"[yellow]Warning: {message}[/yellow]", highlight=False)
+
+
+def _use_cli_warnings() -> None:
+    import arena.progress
+
+    arena.progress.warn = _warn
 
 
 def _status_cell(status: str | None) -> str:
@@ -63,6 +120,7 @@ def list_parts() -> None:
     """List chapters and parts, with how many exercises you have passed."""
     from arena.progress import passed_count
 
+    _use_cli_warnings()
     table = Table(title="The course", show_lines=False)
     for column in ("part", "title", "exercises passed"):
         table.add_column(column)
@@ -80,10 +138,15 @@ def start(part_id: PartArg,
                                               "(the old one is kept as exercises.py.bak).")] = False,
           file: FileOpt = None) -> None:
     """Write your exercise file for a part (never overwrites your work without --force)."""
+    from arena.progress import remember_workspace
     from arena.stubs import make_stub_module
 
+    _use_cli_warnings()
     part = _part(part_id)
     path = _default_file(part, file)
+    if path.is_dir():
+        err.print(f"[red]{path} is a directory; give --file the path of a .py file.[/red]")
+        raise typer.Exit(2)
     if path.exists() and not force:
         err.print(f"[yellow]{path} already exists, so it was left untouched (your work is safe).[/yellow]\n"
                   f"Check it with `arena check {part.id}`; to start over, `arena start {part.id} --force`.")
@@ -93,6 +156,7 @@ def start(part_id: PartArg,
         shutil.copy2(path, path.with_name(path.name + ".bak"))
         out.print(f"Kept your previous file as {path.name}.bak")
     path.write_text(make_stub_module(part), encoding="utf-8")
+    remember_workspace(part.id, path)
     out.print(f"Wrote [bold]{path}[/bold] with {len(exercise_names(part))} exercises for {part.id} {part.title}.\n"
               f"Open it in your editor, read the lesson with `arena serve`, then run `arena check {part.id}`.")
 
@@ -102,24 +166,16 @@ def _print_result(result: Result) -> None:
               f"[{STYLES[result.status]}]{LABELS[result.status]}[/] [dim]({result.seconds:.2f} s)[/dim]")
     if shows_message(result):
         out.print(f"   {result.message}", highlight=False, markup=False)
+    if result.output:
+        out.print(indent(result.output, "   │ "), style="dim", highlight=False, markup=False)
 
 
-def _run_checks(part: Part, path: Path, only: list[str] | None, as_json: bool) -> list[Result]:
-    from arena.progress import record_results
-
-    def show(result: Result) -> None:
-        if as_json:
-            print(json.dumps(result.to_json()), flush=True)
-        else:
-            _print_result(result)
-
+def _names(part: Part, only: list[str] | None) -> list[str]:
     try:
-        results = check_file(part, path, only, on_result=show)
+        return exercise_names(part, only)
     except UsageError as e:
-        err.print(f"[red]{e}[/red]")
+        err.print(f"[red]{e}[/red]", highlight=False)
         raise typer.Exit(2) from None
-    record_results(part.id, results)
-    return results
 
 
 @app.command()
@@ -130,42 +186,95 @@ def check(part_id: PartArg, file: FileOpt = None,
     """Check your exercises and say precisely what is wrong.
 
     Example: `arena check 0.1 --only make_rays_1d`. Exit code 0: every checked exercise passes;
-    1: some fail or are not implemented yet; 2: usage error (unknown part or exercise, missing file)."""
+    1: some fail or are not implemented yet; 2: usage error (unknown part or exercise, not a .py file)."""
+    from arena.progress import record_results
+
+    _use_cli_warnings()
     part = _part(part_id)
-    path = _default_file(part, file)
+    path = _checked_file(part, file)
+    names = _names(part, only)
+    worker = Worker(part)  # torch and the checks load while the rest is set up
     if not as_json:
         out.print(f"[dim]Checking {path} against part {part.id} {part.title}[/dim]")
-    results = _run_checks(part, path, only, as_json)
+
+    def show(result: Result) -> None:
+        if as_json:
+            print(json.dumps(result.to_json()), flush=True)
+        else:
+            _print_result(result)
+
+    results, worker = run_in_workers(part, path.resolve(), names, show, worker)
+    if worker is not None:
+        worker.close()
+    record_results(part.id, results)
     if not as_json:
         out.print(summary_line(results))
     raise typer.Exit(0 if all(r.status == PASSED for r in results) else 1)
+
+
+def _print_changes(previous: dict[str, Result], results: list[Result]) -> None:
+    """After the first run, `arena watch` shows what changed and what still fails."""
+    changed = [r for r in results if r.exercise not in previous
+               or (previous[r.exercise].status, previous[r.exercise].message) != (r.status, r.message)]
+    still = [r.exercise for r in results if r not in changed and r.status in (FAILED, ERROR)]
+    if not changed:
+        out.print("[dim]No change in any result.[/dim]")
+    if still:
+        out.print(f"[red]Still failing:[/red] {', '.join(still)}", highlight=False)
 
 
 @app.command()
 def watch(part_id: PartArg, file: FileOpt = None,
           only: Annotated[list[str] | None, typer.Option("--only", "-o", help="Watch only this exercise.",
                                                          show_default=False)] = None) -> None:
-    """Re-run the checks every time you save your file (Ctrl+C to stop)."""
+    """Re-run the checks every time you save your file (Ctrl+C to stop).
+
+    One worker stays warm (torch and the part's checks are loaded once; your file is re-imported on each
+    save). After the first run only what changed is shown, then what still fails and a summary."""
     from watchfiles import watch as watch_changes
 
+    from arena.progress import record_results
+
+    _use_cli_warnings()
     part = _part(part_id)
-    path = _default_file(part, file).resolve()
-    if not path.exists():
-        err.print(f"[red]{path} does not exist. Create it with `arena start {part.id}`.[/red]")
-        raise typer.Exit(2)
-    while True:
-        stamp = _mtime(path)
-        out.rule(f"{part.id} {part.title} · {time.strftime('%H:%M:%S')}")
-        results = _run_checks(part, path, only, as_json=False)
-        out.print(summary_line(results))
-        out.print(f"[dim]Watching {path.name} for changes… (Ctrl+C to stop)[/dim]")
-        try:
+    path = _checked_file(part, file).resolve()
+    names = _names(part, only)
+    worker: Worker | None = Worker(part)
+    previous: dict[str, Result] | None = None
+    try:
+        while True:
+            stamp = _mtime(path)
+            out.rule(f"{part.id} {part.title} · {time.strftime('%H:%M:%S')}")
+            if not path.is_file():
+                err.print(f"[red]{path} is gone; waiting for it to come back…[/red]")
+                results = None
+            else:
+                before = previous
+
+                def show(result: Result, before: dict[str, Result] | None = before) -> None:
+                    old = before.get(result.exercise) if before is not None else None
+                    if before is None or old is None or (old.status, old.message) != (result.status, result.message):
+                        _print_result(result)
+
+                results, worker = run_in_workers(part, path, names, show, worker)
+                if worker is None:  # after a crash or a hang: a fresh worker warms up while you edit
+                    worker = Worker(part)
+                record_results(part.id, results)
+                if previous is not None:
+                    _print_changes(previous, results)
+                previous = {r.exercise: r for r in results}
+                out.print(summary_line(results))
+            out.print(f"[dim]Watching {path.name} for changes… (Ctrl+C to stop)[/dim]")
             # The timeout lets a save made while the checks ran (before watching began) be noticed too.
-            for changes in watch_changes(path, debounce=300, rust_timeout=1000, yield_on_timeout=True):
+            for changes in watch_changes(path.parent, debounce=300, step=30, rust_timeout=1000,
+                                         yield_on_timeout=True, watch_filter=lambda _, p: Path(p) == path):
                 if changes or _mtime(path) != stamp:
                     break
-        except KeyboardInterrupt:
-            raise typer.Exit(0) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    finally:
+        if worker is not None:
+            worker.close()
 
 
 def _mtime(path: Path) -> int:
@@ -187,18 +296,34 @@ def _exercise_or_exit(part: Part, name: str):
 
 @app.command()
 def hint(part_id: PartArg, name: NameArg,
-         level: Annotated[int, typer.Option("--level", "-n", help="How many hints to show, gentlest first "
-                                            "(0 = all).")] = 0) -> None:
-    """Show the hints for one exercise, from gentle to concrete."""
+         show_all: Annotated[bool, typer.Option("--all", "-a", help="Show every hint at once.")] = False,
+         level: Annotated[int, typer.Option("--level", "-n", help="Show the first N hints, gentlest first.",
+                                            show_default=False)] = 0) -> None:
+    """Show the next hint for one exercise: one more each time you ask, gentle to concrete (`--all` for all)."""
     from arena.lesson import load_lesson
+    from arena.progress import hints_seen, set_hints_seen
 
+    _use_cli_warnings()
     part = _part(part_id)
     _exercise_or_exit(part, name)
     hints = load_lesson(part).hints(name)
-    shown = hints if level <= 0 else hints[:level]
-    for i, text in enumerate(shown, 1):
+    if not hints:
+        out.print(f"{name} has no hints; `arena solution {part.id} {name}` shows the reference solution.")
+        return
+    if show_all or level > 0:
+        first, last = 1, len(hints) if show_all else min(level, len(hints))
+    else:
+        first = last = min(hints_seen(part.id, name) + 1, len(hints))
+    for i in range(first, last + 1):
         out.rule(f"Hint {i} of {len(hints)} · {name}")
-        out.print(Markdown(text))
+        out.print(Markdown(hints[i - 1]))
+    set_hints_seen(part.id, name, max(last, hints_seen(part.id, name)))
+    if last < len(hints):
+        out.print(f"[dim]Stuck still? `arena hint {part.id} {name}` again shows hint {last + 1}; "
+                  f"`--all` shows every hint.[/dim]")
+    else:
+        out.print(f"[dim]That was the last hint. `arena solution {part.id} {name}` shows the reference "
+                  "solution.[/dim]")
 
 
 @app.command()
@@ -236,11 +361,14 @@ def notebook(part_id: PartArg,
 
 
 @app.command()
-def progress() -> None:
-    """Show the latest check result of every exercise."""
+def progress(part_id: Annotated[str | None, typer.Argument(help="Only this part, e.g. 0.2 (default: every part).",
+                                                           show_default=False, metavar="[PART]")] = None) -> None:
+    """Show the latest check result of every exercise (of every part, or of one)."""
     from arena.progress import latest
 
-    for part in all_parts():
+    _use_cli_warnings()
+    parts = [_part(part_id)] if part_id else all_parts()
+    for part in parts:
         states = latest(part.id)
         table = Table(title=f"{part.id} {part.title}", title_justify="left")
         table.add_column("exercise")
@@ -259,6 +387,7 @@ def reset(part_id: PartArg,
     """Forget your stored check results for one part (your exercise file is not touched)."""
     from arena.progress import forget
 
+    _use_cli_warnings()
     part = _part(part_id)
     if not yes and not typer.confirm(f"Forget every check result of {part.id} {part.title}?"):
         raise typer.Exit(1)
@@ -267,14 +396,16 @@ def reset(part_id: PartArg,
 
 @app.command()
 def serve(port: Annotated[int, typer.Option(help="Port for the site.")] = 8501,
+          host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 makes the site reachable "
+                                            "from other machines.")] = "127.0.0.1",
           browser: Annotated[bool, typer.Option(help="Open a browser tab.")] = True) -> None:
-    """Open the course site in your browser (Streamlit)."""
+    """Open the course site in your browser (Streamlit, on this machine only unless --host is given)."""
     main = Path(__file__).parent / "app" / "main.py"
     # Headless always: otherwise Streamlit's first run stops to ask for an e-mail address on stdin.
     command = [sys.executable, "-m", "streamlit", "run", str(main), "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.address", host, "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "viewer"]
-    url = f"http://localhost:{port}"
+    url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0', '::') else host}:{port}"
     out.print(f"Starting the course site at {url} (Ctrl+C to stop)…")
     proc = subprocess.Popen(command)
     signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
@@ -299,14 +430,15 @@ def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> 
 
 
 @app.command()
-def bench(part_id: PartArg,
-          threads: Annotated[int, typer.Option(help="CPU threads for torch and numpy; 1 gives the steadiest "
-                                               "numbers on a small machine.")] = 1) -> None:
-    """Time the part's from-scratch implementations against the libraries they imitate."""
+def bench(part_id: PartArg, file: FileOpt = None,
+          threads: Annotated[int, typer.Option(help="CPU threads for torch and numpy; 1 (the lesson's setting) "
+                                               "gives the steadiest numbers on a small machine.")] = 1) -> None:
+    """Time your implementations (and the reference solutions) against the libraries they imitate."""
     import torch
     from threadpoolctl import threadpool_limits
 
-    from arena.bench import run_benchmarks
+    from arena.bench import compare_benchmarks, load_bench_with
+    from arena.worker import describe_import_error, load_learner_module
 
     torch.set_num_threads(threads)
     threadpool_limits(threads)
@@ -315,23 +447,44 @@ def bench(part_id: PartArg,
     if module is None:
         err.print(f"[yellow]Part {part.id} has no benchmarks.[/yellow]")
         raise typer.Exit(2)
-    table = Table(title=f"{part.id} {part.title}: from scratch vs library, one run, "
-                        f"{torch.get_num_threads()} CPU thread(s)", title_justify="left")
+    path = _checked_file(part, file) if file is not None else _find_workspace_file(part)
+    yours, note = None, ""
+    if path is None:
+        note = (f"No exercise file of yours was found for {part.id}, so only the reference solutions are timed "
+                f"(`arena start {part.id}`, or --file).")
+    else:
+        try:
+            yours = load_bench_with(part, load_learner_module(path.resolve())).BENCHMARKS
+        except BaseException as e:  # noqa: BLE001 - the learner's file may not import
+            note = describe_import_error(path, e) + " Only the reference solutions were timed."
+    wide = out if out.is_terminal else Console(width=1000, soft_wrap=True)  # piped: never cut the table
+    title = (f"{part.id} {part.title}: {'yours and ' if yours else ''}the reference vs the library, one run, "
+             f"{torch.get_num_threads()} CPU thread(s)")
+    table = Table(title=title, title_justify="left")
     table.add_column("benchmark", no_wrap=True)
-    for column in ("ours (ms)", "library (ms)", "ours / library"):
+    columns = (["yours (ms)"] if yours else []) + ["reference (ms)", "library (ms)",
+                                                   "yours / library" if yours else "reference / library"]
+    for column in columns:
         table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("library", no_wrap=True, overflow="ellipsis", max_width=40)
+    table.add_column("library", no_wrap=True, overflow="ellipsis", max_width=40 if out.is_terminal else None)
     with out.status("Timing…"):
-        timings = run_benchmarks(module.BENCHMARKS)
-    for t in timings:
-        table.add_row(t.name, f"{t.ours_ms:.2f}", f"{t.library_ms:.2f}", f"{t.ratio:.1f}×", t.library_name)
-    out.print(table)
+        rows = compare_benchmarks(module.BENCHMARKS, yours)
+    for r in rows:
+        mine = [f"{r.yours_ms:.2f}" if r.yours_ms is not None else r.yours_note] if yours else []
+        base = r.yours_ms if yours else r.reference_ms
+        ratio = f"{base / r.library_ms:.1f}×" if base is not None else "—"
+        table.add_row(r.name, *mine, f"{r.reference_ms:.2f}", f"{r.library_ms:.2f}", ratio, r.library_name)
+    wide.print(table)
+    if path is not None and yours:
+        out.print(f"[dim]Yours: {path}[/dim]", highlight=False)
+    if note:
+        out.print(f"[yellow]{note}[/yellow]", highlight=False)
     out.print("[dim]Ratios above 1 mean the from-scratch version is slower. Timings on a busy machine are noisy: "
               "rerun before quoting a number.[/dim]")
 
 
 @app.command()
-def fetch(name: Annotated[str, typer.Argument(help="mnist, cifar10 or resnet34.")]) -> None:
+def fetch(name: Annotated[str, typer.Argument(help="mnist, cifar10, resnet34 or gpt2.")]) -> None:
     """Download a dataset or pretrained weights into the course cache (needs the internet)."""
     from arena.resources import FETCHERS, ResourceUnavailable
 
@@ -345,6 +498,37 @@ def fetch(name: Annotated[str, typer.Argument(help="mnist, cifar10 or resnet34."
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from None
     out.print(f"[green]{name} is ready.[/green]")
+
+
+@app.command()
+def models() -> None:
+    """The models the course ships (chapter 1), with what each is for."""
+    from arena.zoo import registry
+
+    for name, model in registry().items():
+        out.print(f"[bold]{name}[/bold] ({model.kind}): {model.description}")
+    out.print("[dim]gpt2: GPT-2 small, after `arena fetch gpt2` (online, once).[/dim]")
+
+
+@app.command()
+def train(name: Annotated[str, typer.Argument(help="A shipped model's name; `arena models` lists them.")],
+          out_dir: Annotated[Path | None, typer.Option("--out", help="Where to write the weights and card "
+                                                        "(default: a new folder in the course cache).")] = None,
+          steps: Annotated[int | None, typer.Option(help="Stop after this many steps (a short trial run).")] = None,
+          ) -> None:
+    """Re-run the training that made a shipped model, with a progress bar (the shipped files stay untouched)."""
+    from arena.resources import cache_dir
+    from arena.zoo import UnknownModel, train_function
+
+    try:
+        fn = train_function(name)
+    except UnknownModel as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    target = out_dir or cache_dir() / "trained" / name
+    target.mkdir(parents=True, exist_ok=True)
+    metrics = fn(target, steps=steps)
+    out.print(f"[green]Wrote {name} to {target}.[/green] " + ", ".join(f"{k}={v}" for k, v in (metrics or {}).items()))
 
 
 if __name__ == "__main__":

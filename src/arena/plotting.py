@@ -30,8 +30,8 @@ def attention_patterns(tokens: Sequence[str], pattern, head_names: Sequence[str]
     import circuitsvis as cv
 
     values = pattern.detach().cpu() if hasattr(pattern, "detach") else pattern
-    view = cv.attention.attention_patterns(tokens=list(tokens), attention=values,
-                                           attention_head_names=list(head_names) if head_names else None)
+    view = cv.attention.attention_heads(attention=values, tokens=list(tokens),
+                                        attention_head_names=list(head_names) if head_names else None)
     return HTMLFigure(view.local_src, height)
 
 

@@ -14,12 +14,18 @@ def shows_message(result: Result) -> bool:
     return not (result.status == NOT_IMPLEMENTED or (result.status == PASSED and result.message == "passed"))
 
 
+def indent(text: str, prefix: str = "   ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
 def format_result(result: Result) -> str:
-    """One plain-text line (plus the message) for a result."""
+    """One plain-text line (plus the message, and the tail of the learner's output on failure)."""
     head = f"{ICONS[result.status]} {result.exercise}: {LABELS[result.status]} ({result.seconds:.2f} s)"
-    if not shows_message(result):
-        return head
-    return f"{head}\n   {result.message}"
+    if shows_message(result):
+        head += f"\n   {result.message}"
+    if result.output:
+        head += "\n" + indent(result.output, "   │ ")
+    return head
 
 
 def summary_line(results: list[Result]) -> str:

@@ -7,6 +7,7 @@ Set ARENA_OFFLINE=1 to never touch the network (the test suite does)."""
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,6 +199,12 @@ def load_course_model(name: str, device: str = "cpu"):
         return zoo.load(name, device)
     except zoo.UnknownModel as err:
         raise zoo.UnknownModel(f"{err} ('gpt2' is GPT-2 small, after `arena fetch gpt2`.)") from None
+
+
+@functools.cache
+def shared_course_model(name: str):
+    """One loaded instance per model for read-only use (the site's figures); never add hooks or edit it."""
+    return load_course_model(name)
 
 
 FETCHERS = {

@@ -146,6 +146,28 @@ def stub_header(part: Part) -> str:
     )
 
 
+SMOKE_IMPORT = "from arena import smoke  # noqa: F401 - the lesson's snippets use smoke() for shorter runs"
+
+
+def with_smoke_import(text: str) -> str:
+    """Import `smoke` (after the docstring and any __future__ import) so that the lesson's runnable
+    snippets run in the exercise file as they do in the notebook."""
+    tree = ast.parse(text)
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "arena" and any(a.name == "smoke" for a in node.names):
+            return text
+    after = 0
+    for i, node in enumerate(tree.body):
+        docstring = i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        if docstring or (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+            after = node.end_lineno or node.lineno
+        else:
+            break
+    lines = text.splitlines()
+    lines.insert(after, SMOKE_IMPORT)
+    return "\n".join(lines) + "\n"
+
+
 def make_stub_module(part: Part) -> str:
     """Text of the learner's exercise file for a part."""
-    return SolutionsFile(part.solutions_path).stub_module(stub_header(part))
+    return with_smoke_import(SolutionsFile(part.solutions_path).stub_module(stub_header(part)))

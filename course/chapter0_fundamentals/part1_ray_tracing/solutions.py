@@ -19,7 +19,8 @@ import einops
 import numpy as np
 import plotly.graph_objects as go
 import torch as t
-from jaxtyping import Bool, Float
+from beartype import beartype
+from jaxtyping import Bool, Float, Int, jaxtyped
 from torch import Tensor
 
 PART_PACKAGE = "course.chapter0_fundamentals.part1_ray_tracing"
@@ -70,6 +71,19 @@ def render_lines_with_plotly(
     fig.update_layout(title=title, height=500, margin=dict(l=0, r=0, t=40, b=0),
                       scene=dict(xaxis_title="x", yaxis_title="y", zaxis_title="z", aspectmode="data"))
     return fig
+
+
+@jaxtyped(typechecker=beartype)
+def ray_points(rays: Float[Tensor, "nrays 2 3"], us: Float[Tensor, " npoints"]) -> Float[Tensor, "nrays npoints 3"]:
+    """The points O + u D of every ray [O, D] at every parameter u: out[i, k] = rays[i, 0] + us[k] * rays[i, 1].
+
+    The decorator makes jaxtyping check, at every call, that the arguments and the result have the
+    annotated shapes, with each named dimension (nrays, npoints) the same size everywhere. Keep it.
+    """
+    # SOLUTION
+    O, D = rays[:, None, 0], rays[:, None, 1]  # (nrays, 1, 3)
+    return O + us[None, :, None] * D  # (1, npoints, 1) * (nrays, 1, 3) -> (nrays, npoints, 3)
+    # END SOLUTION
 
 
 def intersect_ray_1d(ray: Float[Tensor, "2 3"], segment: Float[Tensor, "2 3"]) -> bool:
@@ -124,6 +138,45 @@ def intersect_rays_1d(
     u, v = t.linalg.solve(mat, vec).unbind(-1)
     hits = (u >= 0) & (v >= 0) & (v <= 1) & ~singular
     return hits.any(dim=1)
+    # END SOLUTION
+
+
+def nearest_segment_buggy(
+    rays: Float[Tensor, "nrays 2 3"], segments: Float[Tensor, "nsegments 2 3"]
+) -> Int[Tensor, " nrays"]:
+    """For each ray, the index of the nearest segment it hits (smallest u), or -1 if it hits none.
+
+    Same rules as intersect_rays_1d. This version has a bug that shows only on some inputs."""
+    nrays, nsegments = rays.shape[0], segments.shape[0]
+    O, D = rays[:, None, 0, :2], rays[:, None, 1, :2]  # (nrays, 1, 2)
+    L1, L2 = segments[None, :, 0, :2], segments[None, :, 1, :2]  # (1, nsegments, 2)
+    mat = t.stack([D.expand(nrays, nsegments, 2), (L1 - L2).expand(nrays, nsegments, 2)], dim=-1)
+    det = t.linalg.det(mat)  # (nrays, nsegments)
+    singular = det < SINGULAR_EPS
+    mat = t.where(singular[..., None, None], t.eye(2, dtype=mat.dtype), mat)
+    u, v = t.linalg.solve(mat, L1 - O).unbind(-1)  # each (nrays, nsegments)
+    hit = (u >= 0) & (v >= 0) & (v <= 1) & ~singular
+    nearest = u.masked_fill(~hit, float("inf")).argmin(dim=1)  # (nrays,)
+    return t.where(hit.any(dim=1), nearest, -1)
+
+
+def nearest_segment(
+    rays: Float[Tensor, "nrays 2 3"], segments: Float[Tensor, "nsegments 2 3"]
+) -> Int[Tensor, " nrays"]:
+    """nearest_segment_buggy, fixed: for each ray, the index of the nearest segment it hits (the
+    smallest u), or -1 if it hits none. Same rules as intersect_rays_1d. Returns an int64 tensor."""
+    # SOLUTION
+    nrays, nsegments = rays.shape[0], segments.shape[0]
+    O, D = rays[:, None, 0, :2], rays[:, None, 1, :2]
+    L1, L2 = segments[None, :, 0, :2], segments[None, :, 1, :2]
+    mat = t.stack([D.expand(nrays, nsegments, 2), (L1 - L2).expand(nrays, nsegments, 2)], dim=-1)
+    det = t.linalg.det(mat)
+    singular = det.nan_to_num(0.0).abs() < SINGULAR_EPS  # the fix: |det|, not det (a negative det is fine)
+    mat = t.where(singular[..., None, None], t.eye(2, dtype=mat.dtype), mat)
+    u, v = t.linalg.solve(mat, L1 - O).unbind(-1)
+    hit = (u >= 0) & (v >= 0) & (v <= 1) & ~singular
+    nearest = u.masked_fill(~hit, float("inf")).argmin(dim=1)
+    return t.where(hit.any(dim=1), nearest, -1)
     # END SOLUTION
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import einops
 import torch as t
+from beartype import beartype
+from jaxtyping import Float, jaxtyped
+from torch import Tensor
 
 from arena.checking import right, wrong
 
@@ -51,6 +54,29 @@ def make_rays_1d_arange(num_pixels, y_limits):
 # ------------------------------------------------------------------------ intersect_ray_1d
 
 
+# ------------------------------------------------------------------------ ray_points
+
+
+@wrong("ray_points", "us[:, None] * rays[:, 1]: broadcasts to (n, 3) when nrays == npoints, caught by jaxtyping")
+@jaxtyped(typechecker=beartype)
+def ray_points_misbroadcast(rays: Float[Tensor, "nrays 2 3"], us: Float[Tensor, " npoints"]
+                            ) -> Float[Tensor, "nrays npoints 3"]:
+    return rays[:, 0] + us[:, None] * rays[:, 1]
+
+
+@wrong("ray_points", "right values, but the decorator was removed: shapes are no longer checked at runtime")
+def ray_points_unchecked(rays: Float[Tensor, "nrays 2 3"], us: Float[Tensor, " npoints"]
+                         ) -> Float[Tensor, "nrays npoints 3"]:
+    return rays[:, None, 0] + us[None, :, None] * rays[:, None, 1]
+
+
+@right("ray_points", "einops.einsum for u * D, still decorated")
+@jaxtyped(typechecker=beartype)
+def ray_points_einsum(rays: Float[Tensor, "nrays 2 3"], us: Float[Tensor, " npoints"]
+                      ) -> Float[Tensor, "nrays npoints 3"]:
+    return rays[:, None, 0] + einops.einsum(us, rays[:, 1], "p, r c -> r p c")
+
+
 def _solve_1d(ray, segment):
     O, D = ray[0, :2], ray[1, :2]
     L1, L2 = segment[0, :2], segment[1, :2]
@@ -73,6 +99,24 @@ def intersect_ray_1d_open(ray, segment):
         return False
     u, v = t.linalg.solve(mat, vec)
     return bool((u >= 0) & (v > 0) & (v < 1))
+
+
+@wrong("intersect_ray_1d", "u > 0: a ray starting on the segment misses it")
+def intersect_ray_1d_strict_u(ray, segment):
+    mat, vec = _solve_1d(ray, segment)
+    if t.linalg.det(mat).abs() < EPS:
+        return False
+    u, v = t.linalg.solve(mat, vec)
+    return bool((u > 0) & (v >= 0) & (v <= 1))
+
+
+@wrong("intersect_ray_1d", "a singular threshold of 1e-4: small but valid systems count as parallel")
+def intersect_ray_1d_big_threshold(ray, segment):
+    mat, vec = _solve_1d(ray, segment)
+    if t.linalg.det(mat).abs() < 1e-4:
+        return False
+    u, v = t.linalg.solve(mat, vec)
+    return bool((u >= 0) & (v >= 0) & (v <= 1))
 
 
 @wrong("intersect_ray_1d", "calls linalg.solve on a singular system (crashes when parallel)")
@@ -153,6 +197,27 @@ def _solve_masked(mat, vec):
     return t.linalg.solve(mat, vec).unbind(-1), singular
 
 
+@wrong("intersect_rays_1d", "open interval: v in (0, 1) misses the segments' end points")
+def intersect_rays_1d_open(rays, segments):
+    (u, v), singular = _solve_masked(*_batched_1d(rays, segments))
+    return ((u >= 0) & (v > 0) & (v < 1) & ~singular).any(dim=1)
+
+
+@wrong("intersect_rays_1d", "u > 0: rays starting on a segment miss it")
+def intersect_rays_1d_strict_u(rays, segments):
+    (u, v), singular = _solve_masked(*_batched_1d(rays, segments))
+    return ((u > 0) & (v >= 0) & (v <= 1) & ~singular).any(dim=1)
+
+
+@wrong("intersect_rays_1d", "a singular threshold of 1e-4: small but valid systems count as parallel")
+def intersect_rays_1d_big_threshold(rays, segments):
+    mat, vec = _batched_1d(rays, segments)
+    singular = t.linalg.det(mat).abs() < 1e-4
+    mat = t.where(singular[..., None, None], t.eye(2), mat)
+    u, v = t.linalg.solve(mat, vec).unbind(-1)
+    return ((u >= 0) & (v >= 0) & (v <= 1) & ~singular).any(dim=1)
+
+
 @wrong("intersect_rays_1d", "ignores that the rays only go forward (no u >= 0)")
 def intersect_rays_1d_backwards(rays, segments):
     (u, v), singular = _solve_masked(*_batched_1d(rays, segments))
@@ -198,6 +263,43 @@ def intersect_rays_1d_cramer(rays, segments):
     safe = t.where(ok, det, t.ones_like(det))
     u, v = (rx * d - b * ry) / safe, (a * ry - c * rx) / safe
     return (ok & (u >= 0) & (v >= 0) & (v <= 1)).any(dim=-1)
+
+
+# ------------------------------------------------------------------------ nearest_segment
+
+
+@wrong("nearest_segment", "the given bug left in: `det < eps` instead of `det.abs() < eps` (negative det = miss)")
+def nearest_segment_unfixed(rays, segments):
+    from .solutions import nearest_segment_buggy
+
+    return nearest_segment_buggy(rays, segments)
+
+
+@wrong("nearest_segment", "argmin over u without masking the misses: the nearest *line*, hit or not")
+def nearest_segment_unmasked_argmin(rays, segments):
+    (u, v), singular = _solve_masked(*_batched_1d(rays, segments))
+    hit = (u >= 0) & (v >= 0) & (v <= 1) & ~singular
+    return t.where(hit.any(dim=1), u.argmin(dim=1), -1)
+
+
+@wrong("nearest_segment", "forgets the -1 for rays that hit nothing (argmin of all-inf is 0)")
+def nearest_segment_no_minus_one(rays, segments):
+    (u, v), singular = _solve_masked(*_batched_1d(rays, segments))
+    hit = (u >= 0) & (v >= 0) & (v <= 1) & ~singular
+    return u.masked_fill(~hit, float("inf")).argmin(dim=1)
+
+
+@right("nearest_segment", "fixed with Cramer's rule, u computed without linalg.solve")
+def nearest_segment_cramer(rays, segments):
+    mat, vec = _batched_1d(rays, segments)
+    a, b, c, d = mat[..., 0, 0], mat[..., 0, 1], mat[..., 1, 0], mat[..., 1, 1]
+    det = a * d - b * c
+    singular = det.abs() < EPS
+    safe = t.where(singular, t.ones_like(det), det)
+    u = (vec[..., 0] * d - b * vec[..., 1]) / safe
+    v = (a * vec[..., 1] - c * vec[..., 0]) / safe
+    hit = (u >= 0) & (v >= 0) & (v <= 1) & ~singular
+    return t.where(hit.any(dim=1), u.masked_fill(~hit, float("inf")).argmin(dim=1), -1)
 
 
 # ------------------------------------------------------------------------ make_rays_2d
@@ -269,6 +371,33 @@ def triangle_ray_intersects_parallelogram(A, B, C, O, D):
     return bool((s >= 0) & (u >= 0) & (u <= 1) & (v >= 0) & (v <= 1))
 
 
+@wrong("triangle_ray_intersects", "strict inequalities: rays through an edge or a vertex miss")
+def triangle_ray_intersects_open(A, B, C, O, D):
+    mat, vec = _system(A, B, C, O, D)
+    if t.linalg.det(mat).abs() < EPS:
+        return False
+    s, u, v = t.linalg.solve(mat, vec)
+    return bool((s >= 0) & (u > 0) & (v > 0) & (u + v < 1))
+
+
+@wrong("triangle_ray_intersects", "s > 0: a ray starting on the triangle misses it")
+def triangle_ray_intersects_strict_s(A, B, C, O, D):
+    mat, vec = _system(A, B, C, O, D)
+    if t.linalg.det(mat).abs() < EPS:
+        return False
+    s, u, v = t.linalg.solve(mat, vec)
+    return bool((s > 0) & (u >= 0) & (v >= 0) & (u + v <= 1))
+
+
+@wrong("triangle_ray_intersects", "a singular threshold of 1e-4: a small triangle is never hit")
+def triangle_ray_intersects_big_threshold(A, B, C, O, D):
+    mat, vec = _system(A, B, C, O, D)
+    if t.linalg.det(mat).abs() < 1e-4:
+        return False
+    s, u, v = t.linalg.solve(mat, vec)
+    return bool((s >= 0) & (u >= 0) & (v >= 0) & (u + v <= 1))
+
+
 @wrong("triangle_ray_intersects", "calls linalg.solve on a singular system (crashes when parallel)")
 def triangle_ray_intersects_crashes(A, B, C, O, D):
     mat, vec = _system(A, B, C, O, D)
@@ -326,6 +455,18 @@ def raytrace_triangle_unmasked(rays, triangle):
 def raytrace_triangle_parallelogram(rays, triangle):
     (s, u, v), singular = _solve_masked(*_triangle_system(rays, triangle))
     return (s >= 0) & (u >= 0) & (v >= 0) & (u <= 1) & (v <= 1) & ~singular
+
+
+@wrong("raytrace_triangle", "strict inequalities: rays through an edge or a vertex miss")
+def raytrace_triangle_open(rays, triangle):
+    (s, u, v), singular = _solve_masked(*_triangle_system(rays, triangle))
+    return (s >= 0) & (u > 0) & (v > 0) & (u + v < 1) & ~singular
+
+
+@wrong("raytrace_triangle", "s > 0: rays starting on the triangle miss it")
+def raytrace_triangle_strict_s(rays, triangle):
+    (s, u, v), singular = _solve_masked(*_triangle_system(rays, triangle))
+    return (s > 0) & (u >= 0) & (v >= 0) & (u + v <= 1) & ~singular
 
 
 @wrong("raytrace_triangle", "calls linalg.solve without handling singular systems")
@@ -391,6 +532,13 @@ def raytrace_mesh_min_over_all(rays, triangles):
 def raytrace_mesh_backwards(rays, triangles):
     s, u, v, singular = _mesh_solve(rays, triangles)
     hit = (u >= 0) & (v >= 0) & (u + v <= 1) & ~singular
+    return s.masked_fill(~hit, float("inf")).min(dim=1).values
+
+
+@wrong("raytrace_mesh", "s > 0: a ray starting on a triangle does not see it at distance 0")
+def raytrace_mesh_strict_s(rays, triangles):
+    s, u, v, singular = _mesh_solve(rays, triangles)
+    hit = (s > 0) & (u >= 0) & (v >= 0) & (u + v <= 1) & ~singular
     return s.masked_fill(~hit, float("inf")).min(dim=1).values
 
 

@@ -67,6 +67,10 @@ def _check_image_function(fn: Callable, name: str) -> str:
     for images, label in [(digits, "the digit batch (6, 3, 28, 28)"), (_random_batch(), "a random batch (6, 3, 8, 10)")]:
         expected = np.asarray(getattr(ref, name)(images))
         got = fn(images.copy())
+        if isinstance(got, np.ndarray) and any(st < 0 for st in got.strides):
+            # A view with negative strides (np.flip, np.rot90, [::-1]) is a valid answer; torch cannot
+            # wrap one, so compare a copy rather than crash on it.
+            got = got.copy()
         try:
             expect_close(got, expected, what=f"{name}({label})")
         except CheckFailure as err:
@@ -253,6 +257,27 @@ def check_as_strided_mm(fn: Callable) -> str:
 def _conv_what(name: str, x: t.Tensor, w: t.Tensor, **kwargs: Any) -> str:
     extra = "".join(f", {k}={v!r}" for k, v in kwargs.items())
     return f"{name}(x of shape {_shape(x)}, weights of shape {_shape(w)}{extra})"
+
+
+def check_conv1d_minimal_simple(fn: Callable) -> str:
+    g = t.Generator().manual_seed(8)
+    for w, kw in [(10, 3), (5, 5), (7, 1), (12, 4)]:
+        for layout in ("contiguous", "sliced"):
+            x = _non_contiguous(t.randn(w, generator=g), layout)
+            weights = t.randn(kw, generator=g)
+            what = (f"conv1d_minimal_simple(x of shape ({w},), weights of shape ({kw},))"
+                    + (" with x a strided slice (x.stride() == (2,))" if layout == "sliced" else ""))
+            got = _call(fn, x, weights, what=what)
+            expected = F.conv1d(x[None, None], weights[None, None])[0, 0]
+            if isinstance(got, t.Tensor) and got.shape == (w - kw,):
+                raise CheckFailure(f"{what} has shape ({w - kw},); the kernel fits at w - kw + 1 = {w - kw + 1} "
+                                   "positions (the first at 0, the last at w - kw).")
+            if layout == "sliced" and isinstance(got, t.Tensor) and got.shape == expected.shape and not t.allclose(
+                    got, expected, atol=1e-4):
+                raise CheckFailure(f"{what} is wrong, although it is right for a contiguous x: read the stride with "
+                                   "x.stride() instead of assuming 1.")
+            expect_close(got, expected, what=what, atol=1e-4)
+    return "kernels from width 1 to the full input, and a strided (sliced) input"
 
 
 def check_conv1d_minimal(fn: Callable) -> str:

@@ -225,6 +225,18 @@ def as_strided_mm(matA: Float[Tensor, "i j"], matB: Float[Tensor, "j k"]) -> Flo
 # ------------------------------------------------------------------ 3️⃣ convolutions
 
 
+def conv1d_minimal_simple(x: Float[Tensor, " w"], weights: Float[Tensor, " kw"]) -> Float[Tensor, " ow"]:
+    """One channel, no batch: out[p] = sum over k of x[p + k] * weights[k], for p in 0 .. w - kw (ow = w - kw + 1).
+
+    The same as torch.nn.functional.conv1d(x[None, None], weights[None, None])[0, 0]. No loops: as_strided + einsum."""
+    # SOLUTION
+    (w,), (kw,) = x.shape, weights.shape
+    (s,) = x.stride()
+    windows = x.as_strided((w - kw + 1, kw), (s, s))  # windows[p, k] = x[p + k]
+    return einops.einsum(windows, weights, "ow kw, kw -> ow")
+    # END SOLUTION
+
+
 def conv1d_minimal(x: Float[Tensor, "b ic w"], weights: Float[Tensor, "oc ic kw"]) -> Float[Tensor, "b oc ow"]:
     """Like torch.nn.functional.conv1d(x, weights) with stride 1 and no padding: ow = w - kw + 1.
 
@@ -261,7 +273,7 @@ def pad1d(x: Float[Tensor, "... w"], left: int, right: int, pad_value: float) ->
 
 def pad2d(x: Float[Tensor, "... h w"], left: int, right: int, top: int, bottom: int,
           pad_value: float) -> Float[Tensor, "... top+h+bottom left+w+right"]:
-    """x padded with pad_value: `top`/`bottom` rows above/below, `left`/`right` columns before/after."""
+    """x padded with pad_value: `left`/`right` columns before/after, `top`/`bottom` rows above/below."""
     # SOLUTION
     h, w = x.shape[-2:]
     out = x.new_full((*x.shape[:-2], top + h + bottom, left + w + right), pad_value)

@@ -28,9 +28,19 @@ def einops_grid_column_major(images):
     return einops.rearrange(images, "(col row) c h w -> c (row h) (col w)", row=2)
 
 
-@wrong("einops_transpose", "rotates by 90 degrees instead of mirroring in the diagonal")
+@wrong("einops_transpose", "rotates by 90 degrees instead of mirroring in the diagonal (a negative-stride view)")
 def einops_transpose_rotated(images):
+    return np.rot90(images[0], axes=(1, 2))
+
+
+@wrong("einops_transpose", "rotates by 90 degrees instead of mirroring in the diagonal (copied)")
+def einops_transpose_rotated_copy(images):
     return np.rot90(images[0], axes=(1, 2)).copy()
+
+
+@right("einops_transpose", "a correct answer returned as a view with negative strides")
+def einops_transpose_negative_strides(images):
+    return np.ascontiguousarray(np.swapaxes(images[0], 1, 2)[..., ::-1])[..., ::-1]
 
 
 @wrong("einops_transpose", "images[0].T reverses all three axes, so the channel axis ends up last")
@@ -149,6 +159,31 @@ def as_strided_mm_other_order(matA, matB):
 
 
 # ------------------------------------------------------------------ 3️⃣ convolutions
+
+
+@wrong("conv1d_minimal_simple", "off-by-one output width: w - kw instead of w - kw + 1")
+def conv1d_minimal_simple_off_by_one(x, weights):
+    (w,), (kw,) = x.shape, weights.shape
+    (s,) = x.stride()
+    return einops.einsum(x.as_strided((w - kw, kw), (s, s)), weights, "ow kw, kw -> ow")
+
+
+@wrong("conv1d_minimal_simple", "assumes stride 1 instead of reading x.stride()")
+def conv1d_minimal_simple_stride_one(x, weights):
+    (w,), (kw,) = x.shape, weights.shape
+    return einops.einsum(x.as_strided((w - kw + 1, kw), (1, 1)), weights, "ow kw, kw -> ow")
+
+
+@wrong("conv1d_minimal_simple", "strides in bytes (numpy's .strides) instead of elements")
+def conv1d_minimal_simple_byte_strides(x, weights):
+    (w,), (kw,) = x.shape, weights.shape
+    s = x.stride()[0] * x.element_size()
+    return einops.einsum(x.as_strided((w - kw + 1, kw), (s, s)), weights, "ow kw, kw -> ow")
+
+
+@right("conv1d_minimal_simple", "Tensor.unfold to make the windows, then a matrix-vector product")
+def conv1d_minimal_simple_unfold(x, weights):
+    return x.unfold(0, weights.shape[0], 1) @ weights
 
 
 @wrong("conv1d_minimal", "forgets the batch dimension: batch stride 0, so every example reads example 0")

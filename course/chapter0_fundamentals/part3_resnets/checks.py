@@ -488,3 +488,117 @@ def check_get_resnet_for_feature_extraction(get_resnet_for_feature_extraction) -
     with t.no_grad():
         expect_close(model(x), fake(x), f"logits of {what} (pretrained body + your new head)", atol=1e-3, rtol=1e-3)
     return "body copied from the pretrained model and frozen; a new trainable 512 -> 7 head"
+
+
+# ------------------------------------------------------------------ the fine-tuning trainer
+
+
+class _Recorder(nn.Module):
+    """A frozen 'body' and a trainable linear head on (b, 3, 4, 4) images; records the mode and whether
+    gradients were tracked at every forward call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        g = t.Generator().manual_seed(0)
+        self.body = nn.Linear(48, 16)
+        self.body.requires_grad_(False)
+        self.head = nn.Linear(16, 3)
+        with t.no_grad():
+            self.head.weight.copy_(t.randn(3, 16, generator=g) * 0.1)
+        self.calls: list[tuple[bool, bool]] = []
+
+    def forward(self, x: t.Tensor) -> t.Tensor:
+        self.calls.append((self.training, t.is_grad_enabled()))
+        return self.head(t.relu(self.body(x.flatten(1))))
+
+
+class _Oracle(nn.Module):
+    """Predicts class int(x[0, 0, 0]) for each image: evaluate()'s accuracy is known exactly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = nn.Linear(1, 1)
+
+    def forward(self, x: t.Tensor) -> t.Tensor:
+        return nn.functional.one_hot(x[:, 0, 0, 0].long(), 3).float()
+
+
+def _trainer_data(n: int, seed: int) -> TensorDataset:
+    g = t.Generator().manual_seed(seed)
+    x = t.randn(n, 3, 4, 4, generator=g)
+    y = (x[:, 0].mean((1, 2)) > 0).long() + (x[:, 1].mean((1, 2)) > 0.3).long()  # learnable from the input
+    return TensorDataset(x, y)
+
+
+@time_limit(40)
+def check_ResNetTrainer(ResNetTrainer: type) -> str:  # noqa: N802
+    args = ref.ResNetTrainingArgs(batch_size=16, epochs=2, learning_rate=0.05, n_classes=3, max_steps_per_epoch=3)
+    train_set, test_set = _trainer_data(64, 1), _trainer_data(20, 2)
+    model = _Recorder()
+    body_before = copy.deepcopy(model.body.state_dict())
+    trainer = ResNetTrainer(args, train_set, test_set, model=model)
+    what = "ResNetTrainer(args, train_set, test_set, model)"
+    # training_step: train mode, gradients of this batch only, a step that lowers the loss, a detached loss.
+    imgs, labels = train_set.tensors[0][:16], train_set.tensors[1][:16]
+    model.calls.clear()
+    first = trainer.training_step(imgs, labels)
+    expect_type(first, t.Tensor, f"{what}.training_step(imgs, labels)")
+    if first.requires_grad or first.grad_fn is not None:
+        raise CheckFailure("training_step should return the loss detached from the graph (`loss.detach()`): a loss "
+                           "that still holds its graph keeps every batch's activations alive when it is stored.")
+    if not model.calls or not all(training and grad for training, grad in model.calls):
+        raise CheckFailure(f"during training_step the model ran with (training, grad enabled) = {model.calls}: it "
+                           "should be in training mode (call model.train()) with gradients on.")
+    losses = [float(first)] + [float(trainer.training_step(imgs, labels)) for _ in range(5)]
+    if not losses[-1] < losses[0] - 1e-3:
+        raise CheckFailure(f"six training_steps on the same batch should lower its loss; got {losses[0]:.4f} -> "
+                           f"{losses[-1]:.4f}. Does training_step call optimizer.step() after loss.backward()?")
+    fresh = copy.deepcopy(model)
+    fresh.zero_grad()
+    nn.functional.cross_entropy(fresh(imgs), labels).backward()
+    trainer.training_step(imgs, labels)
+    # After the step the weights moved, so compare the gradient left in .grad with this batch's gradient at the
+    # weights before the step (computed on the copy).
+    if model.head.weight.grad is None or not t.allclose(model.head.weight.grad, fresh.head.weight.grad, atol=1e-5):
+        raise CheckFailure("after training_step, the head's .grad is not the gradient of that batch's loss alone: "
+                           "gradients accumulate in .grad, so call optimizer.zero_grad() before loss.backward().")
+    for name, value in model.body.state_dict().items():
+        if not t.equal(value, body_before[name]):
+            raise CheckFailure(f"training_step changed the frozen body's {name}: only parameters with "
+                               "requires_grad=True should be trained.")
+    # evaluate: eval mode, no gradients, every example counted once (20 examples, batches of 16 and 4).
+    oracle_x = t.zeros(20, 3, 4, 4)
+    oracle_x[:, 0, 0, 0] = t.tensor([0, 1, 2, 0, 1] * 4, dtype=t.float32)
+    oracle_y = t.tensor([0, 1, 2, 0, 1] * 3 + [2, 2, 2, 2, 2])  # correct: 15 of the first 16, 1 of the last 4
+    judge = ResNetTrainer(args, train_set, TensorDataset(oracle_x, oracle_y), model=_Oracle())
+    accuracy = judge.evaluate()
+    if not isinstance(accuracy, float | int) or abs(accuracy - 16 / 20) > 1e-9:
+        per_batch = (15 / 16 + 1 / 4) / 2
+        note = (" That is the mean of the per-batch accuracies: divide the number of correct predictions by the "
+                "number of examples instead (the last batch is smaller)." if isinstance(accuracy, float | int)
+                and abs(accuracy - per_batch) < 1e-9 else "")
+        raise CheckFailure(f"evaluate() on 20 test examples, 16 predicted right, returned {accuracy!r}; expected "
+                           f"0.8.{note}")
+    model.calls.clear()
+    trainer.evaluate()
+    if not model.calls or any(training or grad for training, grad in model.calls):
+        raise CheckFailure(f"during evaluate the model ran with (training, grad enabled) = {model.calls[:3]}...: it "
+                           "should be in eval mode (model.eval()) without gradient tracking.")
+    # train: the history, and training mode again after each evaluation.
+    model = _Recorder()
+    trainer = ResNetTrainer(args, train_set, test_set, model=model)
+    history = trainer.train()
+    expect_type(history, dict, f"{what}.train()")
+    steps = args.epochs * args.max_steps_per_epoch
+    if len(history.get("loss", [])) != steps or not all(isinstance(v, float) for v in history["loss"]):
+        raise CheckFailure(f"train() with 2 epochs of at most 3 steps should record 6 losses as Python floats in "
+                           f"history['loss']; got {history.get('loss')!r}")
+    if len(history.get("accuracy", [])) != args.epochs:
+        raise CheckFailure(f"train() should record one accuracy per epoch (2); got {history.get('accuracy')!r}")
+    training_calls = [c for c in model.calls if c[1]]
+    if len(training_calls) != steps or not all(training for training, _ in training_calls):
+        raise CheckFailure("in train(), every training step should run the model in training mode with gradients; "
+                           f"the forward calls with gradients were (training, grad) = {training_calls}. After "
+                           "evaluate() switched to eval mode, the next epoch must switch back (model.train()).")
+    return ("optimizer on the trainable parameters, zero_grad, train/eval modes, no gradients in evaluation, "
+            "exact accuracy, history")

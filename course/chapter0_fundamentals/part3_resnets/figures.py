@@ -157,3 +157,39 @@ def photo_predictions() -> go.Figure:
         fig.add_trace(go.Image(z=np.asarray(image.resize((224, 224)))), row=1, col=i + 1)
     fig.update_xaxes(visible=False).update_yaxes(visible=False)
     return fig.update_layout(title=title, height=270 + top_margin, margin=dict(l=10, r=10, t=top_margin, b=10))
+
+
+SOFTMAX_LOGITS = [2.0, 1.0, -1.0, 0.5]  # four classes; the true class is 0
+SOFTMAX_LABEL = 0
+
+
+def softmax_numbers() -> dict[str, list[float] | float]:
+    """Softmax probabilities and cross-entropy of SOFTMAX_LOGITS (the figure and its caption use these)."""
+    z = t.tensor(SOFTMAX_LOGITS)
+    p = t.softmax(z, dim=0)
+    loss = t.nn.functional.cross_entropy(z[None], t.tensor([SOFTMAX_LABEL])).item()
+    return {"logits": SOFTMAX_LOGITS, "probs": p.tolist(), "loss": loss}
+
+
+def softmax_cross_entropy() -> go.Figure:
+    """Left: four logits and their softmax probabilities. Right: the cross-entropy loss as the true
+    class's logit moves, the other logits fixed."""
+    numbers = softmax_numbers()
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["logits → softmax probabilities",
+                                                        f"loss −log p(class {SOFTMAX_LABEL}) as its logit moves"])
+    classes = [f"class {k}" for k in range(len(SOFTMAX_LOGITS))]
+    fig.add_trace(go.Bar(x=classes, y=numbers["logits"], name="logit z", marker_color="#9ecae1"), row=1, col=1)
+    fig.add_trace(go.Bar(x=classes, y=numbers["probs"], name="softmax p", marker_color="#d62728",
+                         text=[f"{p:.2f}" for p in numbers["probs"]], textposition="outside"), row=1, col=1)
+    zs = t.linspace(-4, 8, 121)
+    others = t.tensor(SOFTMAX_LOGITS[1:])
+    losses = [(t.logsumexp(t.cat([z[None], others]), 0) - z).item() for z in zs]
+    fig.add_trace(go.Scatter(x=zs.tolist(), y=losses, mode="lines", name="cross-entropy", line_color="#333"),
+                  row=1, col=2)
+    fig.add_trace(go.Scatter(x=[SOFTMAX_LOGITS[0]], y=[numbers["loss"]], mode="markers", marker_size=10,
+                             marker_color="#d62728", name=f"z = {SOFTMAX_LOGITS[0]:g}: loss {numbers['loss']:.3f}"),
+                  row=1, col=2)
+    fig.update_xaxes(title_text=f"logit of class {SOFTMAX_LABEL}", row=1, col=2)
+    fig.update_yaxes(title_text="loss", row=1, col=2)
+    fig.update_layout(height=380, barmode="group", margin=dict(l=10, r=10, t=50, b=10))
+    return fig

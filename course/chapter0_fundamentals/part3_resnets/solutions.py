@@ -418,33 +418,43 @@ class ResNetTrainer:
                  model: nn.Module | None = None) -> None:
         self.args = args
         self.model = (model if model is not None else get_resnet_for_feature_extraction(args.n_classes)).to(device)
+        # SOLUTION
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = t.optim.Adam(trainable, lr=args.learning_rate)
+        # END SOLUTION
         self.train_set, self.test_set = first_n(train_set, args.subset), first_n(test_set, args.subset)
         self.train_loader = DataLoader(self.train_set, batch_size=args.batch_size, shuffle=True)
         self.test_loader = DataLoader(self.test_set, batch_size=args.batch_size, shuffle=False)
         self.history: dict[str, list[float]] = {"loss": [], "accuracy": []}
 
     def training_step(self, imgs: Tensor, labels: Tensor) -> Tensor:
-        """One optimizer step on one batch; returns the (detached) loss."""
+        """One optimizer step on one batch (model in training mode); returns the loss, detached from the graph."""
+        # SOLUTION
         self.model.train()
         loss = F.cross_entropy(self.model(imgs.to(device)), labels.to(device))
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
         return loss.detach()
+        # END SOLUTION
 
     @t.inference_mode()
     def evaluate(self) -> float:
-        """Accuracy on the test set (model in eval mode)."""
+        """Accuracy on the whole test set: the fraction of examples whose argmax logit is the label
+        (model in eval mode; the decorator already turns gradient tracking off)."""
+        # SOLUTION
         self.model.eval()
         n_correct = 0
         for imgs, labels in tqdm(self.test_loader, desc="evaluating", leave=False):
             n_correct += (self.model(imgs.to(device)).argmax(-1) == labels.to(device)).sum().item()
         return n_correct / len(self.test_set)
+        # END SOLUTION
 
     def train(self) -> dict[str, list[float]]:
-        """Run args.epochs epochs; returns {"loss": per step, "accuracy": per epoch}."""
+        """Run args.epochs epochs of training_step over train_loader (at most args.max_steps_per_epoch steps
+        each, when not None), appending each loss as a float to history["loss"] and, after each epoch,
+        evaluate()'s accuracy to history["accuracy"]; returns self.history."""
+        # SOLUTION
         for epoch in range(self.args.epochs):
             bar = tqdm(self.train_loader, desc=f"epoch {epoch + 1}/{self.args.epochs}")
             for step, (imgs, labels) in enumerate(bar):
@@ -456,4 +466,5 @@ class ResNetTrainer:
             self.history["accuracy"].append(self.evaluate())
             print(f"epoch {epoch + 1}: test accuracy {self.history['accuracy'][-1]:.1%}")
         return self.history
+        # END SOLUTION
 

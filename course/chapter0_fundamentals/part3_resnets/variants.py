@@ -448,3 +448,89 @@ def feature_extractor_loop(n_classes):
                     n_classes=n_classes).out_layers
     model.out_layers = head
     return model
+
+
+# ----------------------------------------------------------------------------- the fine-tuning trainer
+# Each variant is the reference trainer with one method rewritten the way learners get it wrong.
+
+from .solutions import ResNetTrainer as _RefTrainer  # noqa: E402
+
+
+@wrong("ResNetTrainer", "training_step forgets optimizer.zero_grad(): gradients pile up across steps")
+class ResNetTrainerNoZeroGrad(_RefTrainer):
+    def training_step(self, imgs: t.Tensor, labels: t.Tensor) -> t.Tensor:
+        self.model.train()
+        loss = F.cross_entropy(self.model(imgs), labels)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
+
+@wrong("ResNetTrainer", "training_step returns the loss tensor with its graph (no detach)")
+class ResNetTrainerKeepsGraph(_RefTrainer):
+    def training_step(self, imgs: t.Tensor, labels: t.Tensor) -> t.Tensor:
+        self.model.train()
+        loss = F.cross_entropy(self.model(imgs), labels)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+
+@wrong("ResNetTrainer", "never switches back to train mode, so epochs after the first evaluation train in eval mode")
+class ResNetTrainerStaysInEval(_RefTrainer):
+    def training_step(self, imgs: t.Tensor, labels: t.Tensor) -> t.Tensor:
+        loss = F.cross_entropy(self.model(imgs), labels)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
+
+@wrong("ResNetTrainer", "evaluate forgets model.eval() (BatchNorm and dropout stay in training mode)")
+class ResNetTrainerNoEval(_RefTrainer):
+    @t.inference_mode()
+    def evaluate(self) -> float:
+        n_correct = sum((self.model(x).argmax(-1) == y).sum().item() for x, y in self.test_loader)
+        return n_correct / len(self.test_set)
+
+
+@wrong("ResNetTrainer", "evaluate tracks gradients (no inference_mode / no_grad)")
+class ResNetTrainerEvalWithGrad(_RefTrainer):
+    def evaluate(self) -> float:
+        self.model.eval()
+        n_correct = sum((self.model(x).argmax(-1) == y).sum().item() for x, y in self.test_loader)
+        return n_correct / len(self.test_set)
+
+
+@wrong("ResNetTrainer", "evaluate averages the per-batch accuracies (wrong when the last batch is smaller)")
+class ResNetTrainerBatchMean(_RefTrainer):
+    @t.inference_mode()
+    def evaluate(self) -> float:
+        self.model.eval()
+        accs = [(self.model(x).argmax(-1) == y).float().mean().item() for x, y in self.test_loader]
+        return sum(accs) / len(accs)
+
+
+@wrong("ResNetTrainer", "the optimizer never steps (only zero_grad and backward)")
+class ResNetTrainerNoStep(_RefTrainer):
+    def training_step(self, imgs: t.Tensor, labels: t.Tensor) -> t.Tensor:
+        self.model.train()
+        loss = F.cross_entropy(self.model(imgs), labels)
+        self.optimizer.zero_grad()
+        loss.backward()
+        return loss.detach()
+
+
+@right("ResNetTrainer", "SGD with momentum instead of Adam, and torch.no_grad in evaluate")
+class ResNetTrainerSGD(_RefTrainer):
+    def __init__(self, args, train_set, test_set, model=None) -> None:  # noqa: ANN001
+        super().__init__(args, train_set, test_set, model)
+        self.optimizer = t.optim.SGD([p for p in self.model.parameters() if p.requires_grad], lr=args.learning_rate,
+                                     momentum=0.9)
+
+    def evaluate(self) -> float:
+        self.model.eval()
+        with t.no_grad():
+            n_correct = sum((self.model(x).argmax(-1) == y).sum().item() for x, y in self.test_loader)
+        return n_correct / len(self.test_set)

@@ -69,3 +69,59 @@ def optimizer_loss_curves() -> go.Figure:
     fig.update_layout(xaxis_title="step", yaxis_title="loss", width=650, height=380,
                       title="Loss along each path")
     return fig
+
+
+SLIDER_LRS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
+SLIDER_MOMENTA = [0.0, 0.5, 0.8, 0.9, 0.95, 0.98]
+
+
+def slider_paths() -> dict[tuple[float, float], list[list[float]]]:
+    """opt_fn_with_sgd's 100-step path from START for every (learning rate, momentum) on the slider grid."""
+    return {(lr, m): ref.opt_fn_with_sgd(ref.pathological_curvature_loss, _start(), lr=lr, momentum=m).tolist()
+            for lr in SLIDER_LRS for m in SLIDER_MOMENTA}
+
+
+def optimizer_sliders():  # -> arena.plotting.HTMLFigure
+    """SGD on the ravine with two sliders, learning rate and momentum: the path of every combination on
+    the grid is computed here, and the sliders pick one (plotly.js inlined: works offline)."""
+    import json
+
+    from arena.plotting import HTMLFigure
+
+    paths = slider_paths()
+    lr0, m0 = 0.03, 0.9
+    first = t.tensor(paths[(lr0, m0)])
+    fig = ref.plot_paths(ref.pathological_curvature_loss, {"SGD": first}, y_range=(-6.0, 3.0))
+    fig.update_layout(title=None, height=520, margin=dict(l=10, r=10, t=10, b=10), showlegend=False)
+    index = len(fig.data) - 1  # the path is the last trace
+    table = {f"{lr:g}|{m:g}": {"x": [p[0] for p in path], "y": [p[1] for p in path]} for (lr, m), path in paths.items()}
+    script = """
+const gd = document.getElementById('{plot_id}');
+const paths = PATHS, lrs = LRS, momenta = MOMENTA;
+const lrInput = document.getElementById('opt-lr'), mInput = document.getElementById('opt-m');
+function redraw() {
+  const lr = lrs[+lrInput.value], m = momenta[+mInput.value];
+  const p = paths[lr + '|' + m];
+  document.getElementById('opt-lr-value').textContent = lr;
+  document.getElementById('opt-m-value').textContent = m;
+  const last = p.y.length - 1;
+  document.getElementById('opt-end').textContent =
+    'after ' + last + ' steps: (' + p.x[last].toFixed(2) + ', ' + p.y[last].toFixed(2) + ')';
+  Plotly.restyle(gd, {x: [p.x], y: [p.y]}, [INDEX]);
+}
+lrInput.addEventListener('input', redraw);
+mInput.addEventListener('input', redraw);
+redraw();
+"""
+    for key, value in [("PATHS", json.dumps(table)), ("LRS", json.dumps([f"{v:g}" for v in SLIDER_LRS])),
+                       ("MOMENTA", json.dumps([f"{v:g}" for v in SLIDER_MOMENTA])), ("INDEX", str(index))]:
+        script = script.replace(key, value)
+    controls = (
+        '<div style="font-family: sans-serif; font-size: 14px; margin: 4px 10px">'
+        f'<label>learning rate <input id="opt-lr" type="range" min="0" max="{len(SLIDER_LRS) - 1}" step="1" '
+        f'value="{SLIDER_LRS.index(lr0)}"> <b id="opt-lr-value"></b></label>&nbsp;&nbsp;&nbsp;'
+        f'<label>momentum <input id="opt-m" type="range" min="0" max="{len(SLIDER_MOMENTA) - 1}" step="1" '
+        f'value="{SLIDER_MOMENTA.index(m0)}"> <b id="opt-m-value"></b></label>&nbsp;&nbsp;&nbsp;'
+        '<span id="opt-end"></span></div>')
+    html = controls + fig.to_html(include_plotlyjs=True, full_html=False, post_script=script)
+    return HTMLFigure(html, height=600)

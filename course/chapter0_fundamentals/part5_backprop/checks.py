@@ -158,6 +158,41 @@ def check_multiply_back1(multiply_back1: Callable) -> str:
     return _check_multiply_back(multiply_back1, 1)
 
 
+def check_numerical_grad(numerical_grad: Callable) -> str:
+    rng = _rng(4)
+    x = rng.uniform(-1.0, 1.0, (3, 4))
+    before = x.copy()
+    got = numerical_grad(lambda z: np.sum(np.exp(3 * z)), x, 1e-3)
+    what = "numerical_grad(lambda z: np.sum(np.exp(3 * z)), x of shape (3, 4), eps=1e-3)"
+    got = _as_array(got, what)
+    expect_shape(got, x.shape, what)
+    if not np.array_equal(x, before):
+        raise CheckFailure(f"{what} changed x: after the call, x differs from before by up to "
+                           f"{np.abs(x - before).max():.3g}. Put each entry back (x[i] = saved) after perturbing it.")
+    exact = 3 * np.exp(3 * x)
+    ratio = np.median(got / exact)
+    if abs(ratio - 2) < 0.05 or abs(ratio - 0.5) < 0.05:
+        raise CheckFailure(f"{what} is {ratio:.3g} times the exact gradient: central differences divide "
+                           "fn(x + eps) - fn(x - eps) by 2 * eps.")
+    rel = np.abs(got - exact) / np.abs(exact)
+    if rel.max() > 1e-4:
+        forward = (np.exp(3 * (x + 1e-3)) - np.exp(3 * x)) / 1e-3
+        hint = (" That is the error of a one-sided difference (fn(x + eps) - fn(x)) / eps, which is only first-order "
+                "accurate: use the central difference." if np.allclose(got, forward, rtol=1e-6) else "")
+        i = np.unravel_index(int(rel.argmax()), rel.shape)
+        raise CheckFailure(f"{what} at index {[int(k) for k in i]}: expected {exact[i]:.6g} (3 exp(3 x)), got {got[i]:.6g}, a "
+                           f"relative error of {rel.max():.2g} (central differences give about 1e-6 here).{hint}")
+    # Mixed terms: each entry must be perturbed on its own.
+    y = np.array([1.5, -2.0, 0.5])
+    got = _as_array(numerical_grad(lambda z: z[0] * z[1] + z[1] * z[2] ** 2, y, 1e-5), "numerical_grad")
+    _expect_array(got, np.array([-2.0, 1.5 + 0.25, 2 * -2.0 * 0.5]),
+                  "numerical_grad(lambda z: z[0] * z[1] + z[1] * z[2] ** 2, [1.5, -2.0, 0.5]) (perturb one entry "
+                  "at a time)", rtol=1e-6, atol=1e-6)
+    _expect_array(numerical_grad(lambda z: float(np.sum(z ** 2)), np.array(3.0), 1e-6), np.array(6.0),
+                  "numerical_grad(lambda z: z ** 2, 0-d array 3.0)", rtol=1e-6)
+    return "central differences (second-order accurate), one entry at a time, x left unchanged, 0-d input"
+
+
 @_uses("unbroadcast", "log_back", "multiply_back0", "multiply_back1")
 def check_forward_and_back(forward_and_back: Callable) -> str:
     for i, (sa, sb, sc) in enumerate([((4,), (4,), (4,)), ((3, 1), (4,), (3, 4)), ((2, 3), (2, 3), (1,))]):
@@ -752,18 +787,34 @@ def _maximum_cases() -> list[tuple[str, tuple, dict]]:
             ("random x, y (3, 3)", (rng.normal(size=(3, 3)), rng.normal(size=(3, 3))), {})]
 
 
+def _check_keeps_float32(back: Callable, name: str, position: int) -> None:
+    """A float32 grad_out must give a float32 gradient, as in torch: a float64 mask would silently
+    double the memory of every gradient that flows through this operation."""
+    rng = _rng(7)
+    x = rng.integers(-2, 3, (3, 4)).astype(np.float32)
+    y = rng.integers(-2, 3, (3, 4)).astype(np.float32)
+    g = rng.normal(size=(3, 4)).astype(np.float32)
+    got = _as_array(back(g, np.maximum(x, y), x, y), f"{name} for float32 x, y (3, 4)")
+    if got.dtype != np.float32:
+        raise CheckFailure(f"{name} for float32 x, y and grad_out (3, 4) returned dtype {got.dtype}; it should "
+                           "keep grad_out's float32, like torch. A mask built with `.astype(float)` or "
+                           "`np.ones_like(x, dtype=float)` is float64: use `dtype=grad_out.dtype`.")
+
+
 @_uses("unbroadcast")
 def check_maximum_back0(maximum_back0: Callable) -> str:
     cases = [c for c in _maximum_cases() if isinstance(c[1][0], np.ndarray)]
     _check_back(maximum_back0, "maximum_back0", _torch_maximum, cases, grad_positions=(0,), position=0)
-    return "ties split evenly (like torch.maximum), broadcasting, a number as y"
+    _check_keeps_float32(maximum_back0, "maximum_back0", 0)
+    return "ties split evenly (like torch.maximum), broadcasting, a number as y, float32 kept"
 
 
 @_uses("unbroadcast")
 def check_maximum_back1(maximum_back1: Callable) -> str:
     cases = [c for c in _maximum_cases() if isinstance(c[1][1], np.ndarray)]
     _check_back(maximum_back1, "maximum_back1", _torch_maximum, cases, grad_positions=(1,), position=1)
-    return "ties split evenly (like torch.maximum), broadcasting, a number as x"
+    _check_keeps_float32(maximum_back1, "maximum_back1", 1)
+    return "ties split evenly (like torch.maximum), broadcasting, a number as x, float32 kept"
 
 
 def _torch_maximum(x: Any, y: Any) -> torch.Tensor:
@@ -789,7 +840,13 @@ def check_relu(relu: Callable) -> str:
     expected = g * (arr > 0)
     expect_shape(np.asarray(x.grad.array), expected.shape, "x.grad after backprop through relu(x)")
     got = np.array(x.grad.array, dtype=float)
-    got[0, 0] = expected[0, 0] = 0.0  # at exactly 0, either 0 or a split (g/2) is fine
+    at_zero = got[0, 0]  # at exactly 0 (a tie of max(x, 0)), either 0 or a split g/2 is fine
+    if not (np.isclose(at_zero, 0.0) or np.isclose(at_zero, g[0, 0] / 2)):
+        raise CheckFailure(f"x.grad after backprop through relu(x) at x == 0 is {at_zero:.4f}, with grad_out "
+                           f"{g[0, 0]:.4f} there: it should be 0 or half of grad_out (x ties with 0, and "
+                           "max(x, 0) is not differentiable there). Sending the full gradient means the mask "
+                           "uses `x >= 0`; with `maximum(x, 0.0)` and a correct maximum_back0 the tie is split.")
+    got[0, 0] = expected[0, 0] = 0.0
     _expect_array(got, expected, "x.grad after backprop through relu(x)")
     return "values, requires_grad and gradients (checked through your backprop)"
 
@@ -862,12 +919,18 @@ def check_Module(Module: type) -> str:  # noqa: N802
     def param(*shape: int) -> Any:
         return Parameter(T(np.zeros(shape)))
 
+    class Leaf(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.v = param(6)
+
     class Inner(Module):
         def __init__(self) -> None:
             super().__init__()
             self.w = param(2)
             self.note = "not a parameter"
             self.plain = T(np.zeros(3))
+            self.deep = Leaf()  # a grandchild of Outer
 
     class Outer(Module):
         def __init__(self) -> None:
@@ -877,33 +940,45 @@ def check_Module(Module: type) -> str:  # noqa: N802
             self.second = Inner()
             self.b = param(4)
             self.alias = self.a  # the same Parameter twice
+            self.again = self.first  # the same submodule twice (shared, like tied layers)
 
         def forward(self, x: Any) -> Any:
             return x
 
     outer = Outer()
     got = list(outer.parameters())
-    want = [outer.a, outer.b, outer.first.w, outer.second.w]
+    want = [outer.a, outer.b, outer.first.w, outer.second.w, outer.first.deep.v, outer.second.deep.v]
     if len(got) != len({id(p) for p in got}):
-        raise CheckFailure("parameters() should yield each Parameter once, even one assigned to two attributes")
+        raise CheckFailure("parameters() should yield each Parameter once, even one assigned to two attributes "
+                           "or one inside a submodule assigned to two attributes")
     if {id(p) for p in got} != {id(p) for p in want}:
-        raise CheckFailure(f"parameters() should find the 4 Parameters of the module and its submodules "
-                           f"(recursively); got {len(got)} items: {[getattr(p, 'shape', p) for p in got]}")
+        deep = {id(outer.first.deep.v), id(outer.second.deep.v)}
+        lost = " (the submodules' own submodules were skipped: recurse all the way down)" if (
+            not deep & {id(p) for p in got}) else ""
+        raise CheckFailure(f"parameters() should find the 6 Parameters of the module, its 2 submodules and "
+                           f"their 2 sub-submodules; got {len(got)} items: "
+                           f"{[getattr(p, 'shape', p) for p in got]}{lost}")
     own = list(outer.parameters(recurse=False))
     if {id(p) for p in own} != {id(outer.a), id(outer.b)} or len(own) != 2:
         raise CheckFailure(f"parameters(recurse=False) should yield only the module's own 2 Parameters; got {len(own)}")
     mods = list(outer.modules())
-    if [id(m) for m in mods][:1] != [id(outer)] or {id(m) for m in mods} != {id(outer), id(outer.first), id(outer.second)}:
-        raise CheckFailure(f"modules() should yield the module itself first, then its 2 submodules; got {mods!r}")
+    want_mods = [outer, outer.first, outer.first.deep, outer.second, outer.second.deep]
+    if [id(m) for m in mods][:1] != [id(outer)] or sorted(map(id, mods)) != sorted(map(id, want_mods)):
+        repeated = " (the submodule assigned to two attributes came twice: yield each module once)" if (
+            len(mods) > len({id(m) for m in mods})) else ""
+        raise CheckFailure(f"modules() should yield the module itself first, then every submodule once, "
+                           f"recursively: 5 modules (the module, 2 submodules, and their 2 submodules, one "
+                           f"submodule being assigned to two attributes); got {len(mods)}: "
+                           f"{[type(m).__name__ for m in mods]}{repeated}")
     expect_equal(outer.first.note, "not a parameter", "an ordinary attribute after assignment")
     outer.first.w = param(5)  # re-assigning replaces the registered parameter
     shapes = sorted(tuple(p.shape) for p in outer.first.parameters())
-    expect_equal(shapes, [(5,)], "shapes of parameters() after re-assigning self.w")
+    expect_equal(shapes, [(5,), (6,)], "shapes of parameters() after re-assigning self.w")
     outer.b = None
     expect_equal(len(list(outer.parameters(recurse=False))), 1,
                  "number of own parameters after `self.b = None` (b is no longer a Parameter)")
     expect_equal(outer(7), 7, "calling the module (which should call forward)")
-    return "recursive registration, no duplicates, recurse=False, modules(), re-assignment"
+    return "recursive registration (grandchildren too), no duplicates, shared submodules, recurse=False, modules(), re-assignment"
 
 
 @_uses("Parameter", "Module", "wrap_forward_fn", "matmul2d_back1", "permute_back", "unbroadcast", "backprop")
@@ -925,6 +1000,15 @@ def check_Linear(Linear: type) -> str:  # noqa: N802
             raise CheckFailure(f"Linear(50, 30).{name} should be uniform on [-{bound:.3f}, {bound:.3f}] "
                                f"(1/sqrt(in_features)); got values from {p.array.min():.3f} to {p.array.max():.3f}")
     expect_equal(len(list(layer.parameters())), 2, "len(list(Linear(50, 30).parameters()))")
+    for name, value in [("in_features", 50), ("out_features", 30)]:
+        if getattr(layer, name, None) != value:
+            raise CheckFailure(f"Linear(50, 30).{name} should be {value} (store it, like torch.nn.Linear: the "
+                               f"given __repr__ prints it, so print(model) fails without it); got "
+                               f"{getattr(layer, name, 'no such attribute')!r}")
+    try:
+        repr(layer)
+    except Exception as err:  # noqa: BLE001 - any crash of print(model) is the learner's to see
+        raise CheckFailure(f"repr(Linear(50, 30)) (what print(model) calls) raises {type(err).__name__}: {err}") from None
     x = _rng(0).normal(size=(4, 50)).astype(np.float32)
     out = layer(T(x))
     expect_type(out, T, "Linear(50, 30)(x)")
@@ -946,7 +1030,7 @@ def check_Linear(Linear: type) -> str:  # noqa: N802
     expect_equal(len(list(no_bias.parameters())), 1, "len(list(Linear(3, 2, bias=False).parameters()))")
     out = no_bias(T(np.ones((1, 3), dtype=np.float32)))
     _expect_array(out.array, no_bias.weight.array.sum(1)[None], "Linear(3, 2, bias=False)(ones (1, 3))")
-    return "shapes, initialisation range, forward, gradients, bias=False"
+    return "shapes, initialisation range, in/out_features, repr, forward, gradients, bias=False"
 
 
 @_uses("Linear", "relu")
@@ -1068,3 +1152,36 @@ def check_SGD(SGD: type) -> str:  # noqa: N802
         if p.grad is not None:
             raise CheckFailure(f"after zero_grad(), parameter {k}'s .grad should be None, got {p.grad!r}")
     return "updates in place, skips parameters without grads, accepts a generator, zero_grad"
+
+
+# ============================================================================ 5️⃣ bonus
+
+
+EINSUM_SPECS = [("ij,jk->ik", (3, 4), (4, 5)), ("bij,bjk->bik", (2, 3, 4), (2, 4, 2)), ("i,i->", (5,), (5,)),
+                ("i,j->ij", (3,), (4,)), ("ij,j->i", (3, 4), (4,)), ("bhqd,bhkd->bhqk", (2, 3, 4, 5), (2, 3, 6, 5)),
+                ("ij,k->k", (3, 4), (5,)), ("ij,jk->ki", (3, 4), (4, 2)), ("ij,ij->", (2, 3), (2, 3)),
+                ("ji,jk->ik", (4, 3), (4, 5))]
+
+
+def check_einsum_back0(einsum_back0: Callable) -> str:
+    for k, (spec, sa, sb) in enumerate(EINSUM_SPECS):
+        a, b = _rng(k).normal(size=sa), _rng(k + 50).normal(size=sb)
+        ta = torch.tensor(a, requires_grad=True)
+        tout = torch.einsum(spec, ta, torch.tensor(b))
+        g = _rng(k + 100).normal(size=tuple(tout.shape))
+        (tout * torch.tensor(g)).sum().backward()
+        what = f"einsum_back0 for spec {spec!r}, a {sa}, b {sb}"
+        try:
+            got = einsum_back0(g, tout.detach().numpy(), a, b, spec)
+        except ValueError as err:
+            raise CheckFailure(f"{what} raised ValueError: {err}. An index of a that is in neither b nor the output "
+                               "cannot be an output index of the gradient's einsum: leave it out, then broadcast "
+                               "the result to a's shape.") from None
+        got = _as_array(got, what)
+        expect_shape(got, sa, what)
+        note = " (i and j appear in a only: the gradient is the same for each of their values)" if spec == "ij,k->k" else ""
+        try:
+            _expect_array(got, ta.grad.numpy(), what)
+        except CheckFailure as err:
+            raise CheckFailure(f"{err}{note}") from None
+    return f"{len(EINSUM_SPECS)} specs vs torch: matmul, batched, dot, outer, attention scores, indices summed away"

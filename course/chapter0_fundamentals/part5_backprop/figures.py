@@ -9,46 +9,120 @@ from plotly.subplots import make_subplots
 from . import solutions as ref
 
 
-def computational_graph() -> go.Figure:
-    """The graph of g = log(a * b * log(c)) with forward values and gradients dg/d(node)."""
-    a, b, c = np.array([2.0]), np.array([3.0]), np.array([4.0])
-    d, e = a * b, np.log(c)
-    f = d * e
-    g = np.log(f)
-    da, db, dc = ref.forward_and_back(a, b, c)
-    dg_df = ref.log_back(np.ones(1), g, f)
-    dg_dd, dg_de = ref.multiply_back0(dg_df, f, d, e), ref.multiply_back1(dg_df, f, d, e)
-    nodes = {  # name: (x, y, value, gradient, label)
-        "a": (0, 2, a, da, "a"), "b": (0, 1, b, db, "b"), "c": (0, 0, c, dc, "c"),
-        "d": (1, 1.5, d, dg_dd, "d = a·b"), "e": (1, 0, e, dg_de, "e = log c"),
-        "f": (2, 0.75, f, dg_df, "f = d·e"), "g": (3, 0.75, g, np.ones(1), "g = log f"),
-    }
-    edges = [("a", "d"), ("b", "d"), ("c", "e"), ("d", "f"), ("e", "f"), ("f", "g")]
+def graph_layout(end: "ref.Tensor", names: dict[int, str]) -> dict:
+    """The computational graph behind `end`, read from the tensors' recipes (the learner-visible code).
+
+    Returns {"nodes": {id: (name, depth, row, value, gradient)}, "edges": [(parent id, child id, op name,
+    backward function name)]}. Gradients d(end)/d(node) are computed as backprop computes them (the lookup
+    of back_funcs(), visiting sorted_computational_graph), so intermediate nodes get theirs too."""
+    order = ref.sorted_computational_graph(end)  # end first, leaves last
+    lookup = ref.back_funcs()
+    grads: dict[int, np.ndarray] = {id(end): np.ones_like(end.array)}
+    edges = []
+    for node in order:
+        if node.recipe is None:
+            continue
+        for position, parent in node.recipe.parents.items():
+            back = lookup.get_back_func(node.recipe.func, position)
+            g = back(grads[id(node)], node.array, *node.recipe.args, **node.recipe.kwargs)
+            grads[id(parent)] = grads[id(parent)] + g if id(parent) in grads else g
+            edges.append((id(parent), id(node), node.recipe.func.__name__, back.__name__))
+    depth: dict[int, int] = {}
+    for node in reversed(order):  # leaves first
+        parents = node.recipe.parents.values() if node.recipe is not None else ()
+        depth[id(node)] = 1 + max((depth[id(p)] for p in parents), default=-1)
+    rows: dict[int, int] = {}
+    nodes = {}
+    for node in reversed(order):
+        d = depth[id(node)]
+        rows[d] = rows.get(d, -1) + 1
+        name = names.get(id(node)) or (node.recipe.func.__name__ if node.recipe is not None else "leaf")
+        nodes[id(node)] = (name, d, rows[d], node.array, grads.get(id(node)))
+    return {"nodes": nodes, "edges": edges}
+
+
+def _short(array: np.ndarray) -> str:
+    array = np.asarray(array)
+    return f"{array.item():.3f}" if array.size == 1 else np.array2string(array, precision=2, separator=", ")
+
+
+def graph_figure(end: "ref.Tensor", names: dict[int, str], title: str) -> go.Figure:
+    """Draws graph_layout(end, names): forward edges grey (labelled with the operation), backward edges
+    red (labelled with the backward function), values above the nodes and gradients below."""
+    layout = graph_layout(end, names)
+    nodes, edges = layout["nodes"], layout["edges"]
+    n_rows = {}
+    for _, d, row, _, _ in nodes.values():
+        n_rows[d] = max(n_rows.get(d, 0), row + 1)
+    tallest = max(n_rows.values())
+
+    def position(key: int) -> tuple[float, float]:
+        _, d, row, _, _ = nodes[key]
+        return float(d), (tallest - 1) / 2 + (n_rows[d] - 1) / 2 - row  # each column centred vertically
+
     fig = go.Figure()
-    for src, dst in edges:
-        x0, y0 = nodes[src][:2]
-        x1, y1 = nodes[dst][:2]
-        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=3, arrowsize=1.2, arrowwidth=1.5, standoff=22,
-                           startstandoff=22, arrowcolor="#888")
-    xs = [v[0] for v in nodes.values()]
-    ys = [v[1] for v in nodes.values()]
-    leaf = [name in "abc" for name in nodes]
+    for parent, child, op, back in edges:
+        (x0, y0), (x1, y1) = position(parent), position(child)
+        fig.add_annotation(x=x1, y=y1 + 0.06, ax=x0, ay=y0 + 0.06, xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=3, arrowwidth=1.5, standoff=24, startstandoff=24,
+                           arrowcolor="#888")
+        fig.add_annotation(x=x0, y=y0 - 0.06, ax=x1, ay=y1 - 0.06, xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=3, arrowwidth=1.2, standoff=24, startstandoff=24,
+                           arrowcolor="#b03a2e", opacity=0.7)
+        fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2 + 0.14, text=op, showarrow=False,
+                           font={"size": 11, "color": "#555"})
+        fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2 - 0.14, text=back, showarrow=False,
+                           font={"size": 11, "color": "#b03a2e"})
+    keys = list(nodes)
+    xy = [position(k) for k in keys]
     fig.add_trace(go.Scatter(
-        x=xs, y=ys, mode="markers+text", text=[v[4] for v in nodes.values()], textposition="middle center",
-        marker={"size": 62, "color": ["#cfe3f7" if is_leaf else "#f7e3cf" for is_leaf in leaf],
-                "line": {"width": 1.5, "color": "#555"}},
-        hovertext=[f"{v[4]}<br>value {v[2][0]:.4f}<br>dg/d{k} {v[3][0]:.4f}" for k, v in nodes.items()],
-        hoverinfo="text", showlegend=False))
-    for name, (x, y, value, grad, _) in nodes.items():
-        fig.add_annotation(x=x, y=y + 0.32, text=f"value {value[0]:.3f}", showarrow=False, font={"size": 12})
-        fig.add_annotation(x=x, y=y - 0.32, text=f"<b>dg/d{name} = {grad[0]:.3f}</b>", showarrow=False,
+        x=[p[0] for p in xy], y=[p[1] for p in xy], mode="markers+text", text=[nodes[k][0] for k in keys],
+        textposition="middle center", showlegend=False, hoverinfo="text",
+        hovertext=[f"{nodes[k][0]}<br>value {_short(nodes[k][3])}<br>gradient {_short(nodes[k][4])}" for k in keys],
+        marker={"size": 54, "color": ["#cfe3f7" if nodes[k][1] == 0 else "#f7e3cf" for k in keys],
+                "line": {"width": 1.5, "color": "#555"}}))
+    for k, (x, y) in zip(keys, xy, strict=True):
+        fig.add_annotation(x=x, y=y + 0.3, text=f"value {_short(nodes[k][3])}", showarrow=False, font={"size": 12})
+        fig.add_annotation(x=x, y=y - 0.3, text=f"<b>grad {_short(nodes[k][4])}</b>", showarrow=False,
                            font={"size": 12, "color": "#b03a2e"})
-    fig.update_xaxes(visible=False, range=[-0.5, 3.5])
-    fig.update_yaxes(visible=False, range=[-0.6, 2.6])
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white",
-                      title="Forward values (black) and backward gradients (red)")
+    depth = max(n[1] for n in nodes.values())
+    fig.update_xaxes(visible=False, range=[-0.5, depth + 0.5])
+    fig.update_yaxes(visible=False, range=[-0.7, tallest - 0.3])
+    fig.update_layout(height=140 + 120 * tallest, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      plot_bgcolor="white", title=title)
     return fig
+
+
+def worked_example() -> tuple["ref.Tensor", dict[int, str]]:
+    """g = log(a * b * log(c)) at a = 2, b = 3, c = 4, built with the reference Tensor operations."""
+    a, b, c = (ref.Tensor(np.array([v]), requires_grad=True) for v in (2.0, 3.0, 4.0))
+    d = a * b
+    e = c.log()
+    f = d * e
+    g = f.log()
+    return g, {id(a): "a", id(b): "b", id(c): "c", id(d): "d", id(e): "e", id(f): "f", id(g): "g"}
+
+
+def computational_graph() -> go.Figure:
+    """The graph of g = log(a * b * log(c)), read from the recipes, with forward values and gradients dg/d(node)."""
+    g, names = worked_example()
+    return graph_figure(g, names, "g = log(a·b·log c): forward (grey, operation) and backward (red, backward function)")
+
+
+def used_twice_example() -> tuple["ref.Tensor", dict[int, str]]:
+    """c = log(a * b) * a (a used twice), as in the backprop section, built with the reference Tensor."""
+    a = ref.Tensor(np.array([2.0, 3.0]), requires_grad=True)
+    b = ref.Tensor(np.array([4.0, 5.0]), requires_grad=True)
+    ab = a * b
+    log_ab = ab.log()
+    c = log_ab * a
+    return c, {id(a): "a", id(b): "b", id(ab): "a·b", id(log_ab): "log(a·b)", id(c): "c"}
+
+
+def computational_graph_used_twice() -> go.Figure:
+    """c = log(a * b) * a: two red arrows reach a, and its gradient is their sum."""
+    c, names = used_twice_example()
+    return graph_figure(c, names, "c = log(a·b)·a: a feeds two nodes, so two backward contributions add up at a")
 
 
 def gradients_vs_torch() -> go.Figure:

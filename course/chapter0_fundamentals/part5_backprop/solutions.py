@@ -63,6 +63,47 @@ def multiply_back1(grad_out: Arr, out: Arr, x: Arr | float, y: Arr) -> Arr:
     # END SOLUTION
 
 
+def numerical_grad(fn: Callable[[Arr], float], x: Float[Arr, "*shape"], eps: float = 1e-6) -> Float[Arr, "*shape"]:
+    """The gradient of the scalar function fn at x, by central finite differences:
+
+        grad[i] = (fn(x + eps e_i) - fn(x - eps e_i)) / (2 eps)
+
+    for every entry i of x separately (e_i is 1 at entry i, 0 elsewhere). x is a float64 array; leave
+    it as it was when you return (fn may keep a reference to it). Returns an array shaped like x."""
+    # SOLUTION
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved + eps
+        plus = float(fn(x))
+        x[i] = saved - eps
+        minus = float(fn(x))
+        x[i] = saved
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+    # END SOLUTION
+
+
+def gradient_check(back_fn: Callable, forward_fn: Callable, args: tuple, position: int = 0, eps: float = 1e-6,
+                   seed: int = 0) -> float:
+    """The largest difference between back_fn's gradient for argument `position` of forward_fn(*args) and
+    numerical_grad's, for a random grad_out (the loss is sum(forward_fn(*args) * grad_out)).
+
+    Arrays are converted to float64 first: finite differences in float32 are too noisy to compare."""
+    args = tuple(np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) else a for a in args)
+    out = forward_fn(*args)
+    grad_out = np.random.default_rng(seed).normal(size=np.shape(out))
+
+    def loss(x: Arr) -> float:
+        return float(np.sum(forward_fn(*args[:position], x, *args[position + 1:]) * grad_out))
+
+    numeric = numerical_grad(loss, args[position].copy(), eps)
+    analytic = back_fn(grad_out, out, *args)
+    if np.shape(analytic) != numeric.shape:
+        raise ValueError(f"back_fn returned shape {np.shape(analytic)}; the argument has shape {numeric.shape}")
+    return float(np.abs(analytic - numeric).max())
+
+
 def forward_and_back(a: Arr, b: Arr, c: Arr) -> tuple[Arr, Arr, Arr]:
     """Compute g = log(f) for d = a * b, e = log(c), f = d * e, then backpropagate by hand.
 
@@ -707,9 +748,9 @@ class Linear(Module):
     bias: Parameter | None
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
-        """weight (out_features, in_features) and bias (out_features,) are float32 Parameters,
-        drawn uniformly from [-1/sqrt(in_features), 1/sqrt(in_features)] with np.random.
-        With bias=False, self.bias is None."""
+        """Store in_features and out_features (the given __repr__ prints them). weight
+        (out_features, in_features) and bias (out_features,) are float32 Parameters, drawn uniformly
+        from [-1/sqrt(in_features), 1/sqrt(in_features)] with np.random. With bias=False, self.bias is None."""
         # SOLUTION
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
@@ -867,6 +908,41 @@ def train_mlp(epochs: int = 10, batch_size: int = 128, lr: float = 0.1, max_batc
     return model, losses, accuracy(model, x_test, y_test), seconds
 
 
+# ============================================================================ 5️⃣ bonus: einsum
+
+
+def _einsum2(a: Arr, b: Arr, spec: str) -> Arr:
+    """np.einsum(spec, a, b) for two operands, e.g. spec="ij,jk->ik". Each operand's indices are distinct
+    (no diagonals such as "ii"), and the output is written explicitly after "->"."""
+    return np.einsum(spec, a, b)
+
+
+def einsum_back0(grad_out: Arr, out: Arr, a: Arr, b: Arr, spec: str) -> Arr:
+    """Backward function of out = np.einsum(spec, a, b) with respect to a.
+
+    out[C] = sum over the other indices of a[A] * b[B], so dL/da[A] = sum over the indices not in A of
+    grad_out[C] * b[B]: an einsum again. An index of a that is in neither b nor the output was summed
+    away by the forward pass; the gradient is the same for each of its values (broadcast it)."""
+    # SOLUTION
+    inputs, result = spec.replace(" ", "").split("->")
+    sa, sb = inputs.split(",")
+    kept = "".join(ch for ch in sa if ch in result or ch in sb)
+    grad = np.einsum(f"{result},{sb}->{kept}", grad_out, b)
+    grad = grad.reshape([a.shape[i] if ch in kept else 1 for i, ch in enumerate(sa)])
+    return np.broadcast_to(grad, a.shape).copy()
+    # END SOLUTION
+
+
+def einsum_back1(grad_out: Arr, out: Arr, a: Arr, b: Arr, spec: str) -> Arr:
+    """Backward function of out = np.einsum(spec, a, b) with respect to b: einsum_back0 with the roles swapped."""
+    inputs, result = spec.replace(" ", "").split("->")
+    sa, sb = inputs.split(",")
+    return einsum_back0(grad_out, out, b, a, f"{sb},{sa}->{result}")
+
+
+einsum = wrap_forward_fn(_einsum2)
+
+
 # Which backward function handles which (forward function, argument position); see back_funcs().
 BACKWARD_RULES: list[tuple[Callable, int, str]] = [
     (np.log, 0, "log_back"),
@@ -889,4 +965,6 @@ BACKWARD_RULES: list[tuple[Callable, int, str]] = [
     (np.maximum, 1, "maximum_back1"),
     (_matmul2d, 0, "matmul2d_back0"),
     (_matmul2d, 1, "matmul2d_back1"),
+    (_einsum2, 0, "einsum_back0"),
+    (_einsum2, 1, "einsum_back1"),
 ]

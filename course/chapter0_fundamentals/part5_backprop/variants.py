@@ -3,7 +3,7 @@
 Variants that need earlier pieces (Tensor, back_funcs, ...) use the reference ones imported here,
 because checks look them up in the namespace the checked object was defined in."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,60 @@ def unbroadcast_loop(broadcasted: Arr, original: Arr) -> Arr:
         if size == 1 and broadcasted.shape[axis] != 1:
             broadcasted = broadcasted.sum(axis=axis, keepdims=True)
     return broadcasted
+
+
+@wrong("numerical_grad", "one-sided difference (fn(x + eps) - fn(x)) / eps: only first-order accurate")
+def numerical_grad_forward(fn: Callable, x: Arr, eps: float = 1e-6) -> Arr:
+    grad = np.zeros_like(x, dtype=np.float64)
+    base = float(fn(x))
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved + eps
+        grad[i] = (float(fn(x)) - base) / eps
+        x[i] = saved
+    return grad
+
+
+@wrong("numerical_grad", "divides the central difference by eps instead of 2 * eps")
+def numerical_grad_half_step(fn: Callable, x: Arr, eps: float = 1e-6) -> Arr:
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved + eps
+        plus = float(fn(x))
+        x[i] = saved - eps
+        minus = float(fn(x))
+        x[i] = saved
+        grad[i] = (plus - minus) / eps
+    return grad
+
+
+@wrong("numerical_grad", "does not put each entry back after perturbing it")
+def numerical_grad_no_restore(fn: Callable, x: Arr, eps: float = 1e-6) -> Arr:
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        x[i] += eps
+        plus = float(fn(x))
+        x[i] -= 2 * eps
+        minus = float(fn(x))
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@wrong("numerical_grad", "perturbs every entry at once (a directional derivative, not a gradient)")
+def numerical_grad_all_at_once(fn: Callable, x: Arr, eps: float = 1e-6) -> Arr:
+    diff = (float(fn(x + eps)) - float(fn(x - eps))) / (2 * eps)
+    return np.full(x.shape, diff / max(x.size, 1))
+
+
+@right("numerical_grad", "perturbs copies of x instead of x itself")
+def numerical_grad_copies(fn: Callable, x: Arr, eps: float = 1e-6) -> Arr:
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        step = np.zeros(x.shape)
+        step[i] = eps
+        grad[i] = (float(fn(x + step)) - float(fn(x - step))) / (2 * eps)
+    return grad
 
 
 @wrong("multiply_back0", "forgets to unbroadcast, so the gradient has the output's shape")
@@ -308,6 +362,25 @@ def maximum_back0_where(grad_out: Arr, out: Arr, x: Arr, y: Arr | float) -> Arr:
     return unbroadcast(np.where(x == y, grad_out / 2, np.where(x > y, grad_out, 0.0)), x)
 
 
+@wrong("maximum_back0", "builds the mask with .astype(float), turning float32 gradients into float64")
+def maximum_back0_float64(grad_out: Arr, out: Arr, x: Arr, y: Arr | float) -> Arr:
+    share = np.asarray(x > y).astype(float)
+    share[np.asarray(x == y)] = 0.5
+    return unbroadcast(grad_out * share, x)
+
+
+@wrong("maximum_back1", "builds the mask with .astype(float), turning float32 gradients into float64")
+def maximum_back1_float64(grad_out: Arr, out: Arr, x: Arr | float, y: Arr) -> Arr:
+    share = np.asarray(y > x).astype(float)
+    share[np.asarray(x == y)] = 0.5
+    return unbroadcast(grad_out * share, y)
+
+
+@wrong("relu", "masks with x >= 0, so at x == 0 the full gradient goes through (a tie sent both ways)")
+def relu_mask_ge(x: Tensor) -> Tensor:
+    return multiply(x, (x.array >= 0).astype(x.array.dtype))
+
+
 @wrong("getitem_back", "assigns instead of accumulating, so an element picked twice gets one gradient")
 def getitem_back_assign(grad_out: Arr, out: Arr, x: Arr, index: Any) -> Arr:
     grad = np.zeros_like(x)
@@ -318,6 +391,66 @@ def getitem_back_assign(grad_out: Arr, out: Arr, x: Arr, index: Any) -> Arr:
 @wrong("sum_back", "broadcasts grad_out without putting the summed axes back (right only for leading axes)")
 def sum_back_no_unsqueeze(grad_out: Arr, out: Arr, x: Arr, dim: Any = None, keepdim: bool = False) -> Arr:
     return np.broadcast_to(grad_out, x.shape)
+
+
+@wrong("Module", "modules() yields only the direct children, so grandchildren's parameters are lost")
+class ModuleDirectChildren:
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, ModuleDirectChildren):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def modules(self) -> Iterator["ModuleDirectChildren"]:
+        yield self
+        seen = {id(self)}
+        for child in self._modules.values():
+            if id(child) not in seen:
+                seen.add(id(child))
+                yield child
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        seen: set[int] = set()
+        for module in (self.modules() if recurse else [self]):
+            for p in module._parameters.values():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
+
+    def __call__(self, *args: Any) -> Any:
+        return self.forward(*args)
+
+
+@wrong("Module", "modules() recurses without remembering what it yielded, so a shared submodule comes twice")
+class ModuleRepeatsShared(ModuleDirectChildren):
+    def modules(self) -> Iterator["ModuleDirectChildren"]:
+        yield self
+        for child in self._modules.values():
+            yield from child.modules()
+
+
+@wrong("Linear", "does not store in_features/out_features, so the given __repr__ (print(model)) crashes")
+class LinearNoFeatures(Module):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        bound = 1 / np.sqrt(in_features)
+        self.weight = Parameter(Tensor(np.random.uniform(-bound, bound, (out_features, in_features)).astype(np.float32)))
+        self.bias = (Parameter(Tensor(np.random.uniform(-bound, bound, out_features).astype(np.float32)))
+                     if bias else None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = x @ self.weight.T
+        return out + self.bias if self.bias is not None else out
+
+    def __repr__(self) -> str:
+        return f"Linear(in_features={self.in_features}, out_features={self.out_features})"
 
 
 @wrong("Linear", "keeps np.random.uniform's float64 parameters instead of float32")
@@ -410,3 +543,32 @@ class SGDKeepsGenerator:
             for p in self.params:
                 if p.grad is not None:
                     p.add_(p.grad, alpha=-self.lr)
+
+
+# ---------------------------------------------------------------- bonus: einsum
+
+
+@wrong("einsum_back0", "swaps the output and a's indices (result,b->a): fails for indices summed away in a only")
+def einsum_back0_naive(grad_out: Arr, out: Arr, a: Arr, b: Arr, spec: str) -> Arr:
+    inputs, result = spec.replace(" ", "").split("->")
+    sa, sb = inputs.split(",")
+    return np.einsum(f"{result},{sb}->{sa}", grad_out, b)
+
+
+@wrong("einsum_back0", "lists the gradient's indices in the order they appear in the output and b, then reshapes")
+def einsum_back0_order(grad_out: Arr, out: Arr, a: Arr, b: Arr, spec: str) -> Arr:
+    inputs, result = spec.replace(" ", "").split("->")
+    sa, sb = inputs.split(",")
+    kept = "".join(dict.fromkeys(ch for ch in result + sb if ch in sa))
+    grad = np.einsum(f"{result},{sb}->{kept}", grad_out, b)
+    grad = grad.reshape(grad.shape + (1,) * (len(sa) - len(kept)))
+    return np.broadcast_to(grad.reshape([a.shape[i] if i < len(kept) else 1 for i in range(len(sa))]), a.shape).copy()
+
+
+@right("einsum_back0", "builds the gradient with np.einsum on ones for the summed-away indices")
+def einsum_back0_ones(grad_out: Arr, out: Arr, a: Arr, b: Arr, spec: str) -> Arr:
+    inputs, result = spec.replace(" ", "").split("->")
+    sa, sb = inputs.split(",")
+    missing = "".join(ch for ch in sa if ch not in result and ch not in sb)
+    ones = np.ones([a.shape[sa.index(ch)] for ch in missing])
+    return np.einsum(f"{result},{sb},{missing}->{sa}", grad_out, b, ones)

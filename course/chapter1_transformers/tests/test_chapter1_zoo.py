@@ -44,7 +44,7 @@ def test_every_registered_model_has_its_files_and_a_verified_card() -> None:
 def test_every_shipped_weights_file_belongs_to_a_registered_model() -> None:
     registered = {e.weights_path.resolve() for e in zoo.registry().values()}
     for path in CHAPTER.rglob("*.safetensors"):
-        if "checkpoints" in path.parts:
+        if any("checkpoint" in piece for piece in path.parts):
             continue  # training-dynamics series, loaded by their parts
         assert path.resolve() in registered, f"{path} is not declared in any models.toml"
 
@@ -85,12 +85,14 @@ def test_corpus_is_reproducible_and_matches_the_card(card: dict) -> None:
     assert corpus.corpus_text(50, 3) != corpus.corpus_text(50, 4)
 
 
-def test_tokenizer_is_reproducible(tmp_path: Path) -> None:
-    from course.chapter1_transformers.zoo.tokenizer import train_tokenizer
-
-    train_tokenizer(tmp_path, configs.COURSE_GPT.vocab_size, seed=configs.COURSE_GPT.corpus_seed)
-    shipped = (train_lm.TOKENIZER_DIR / "tokenizer.json").read_text()
-    assert (tmp_path / "tokenizer.json").read_text() == shipped, "re-make it: python -m course.chapter1_transformers.zoo.tokenizer"
+def test_tokenizer_round_trips_the_corpus(course_gpt) -> None:
+    """The shipped tokenizer is fixed (every shipped model depends on its ids); it must still encode
+    and decode today's corpus exactly. `python -m course.chapter1_transformers.zoo.tokenizer` re-makes
+    one from the current corpus, which would mean re-training every model that reads text."""
+    tok = course_gpt.tokenizer
+    for story in corpus.stories(300, seed=11):
+        assert tok.decode(tok.encode(story)) == " " + story
+    assert len(tok) == course_gpt.cfg.d_vocab == 1058
 
 
 def test_every_name_place_and_object_is_one_token_with_a_leading_space(course_gpt) -> None:
@@ -101,19 +103,31 @@ def test_every_name_place_and_object_is_one_token_with_a_leading_space(course_gp
     assert course_gpt.to_str_tokens("Mary", prepend_bos=False) == [" Mary"]
 
 
-def test_heldout_words_never_appear_in_ioi_shaped_sentences() -> None:
-    """The IOI evaluation is fair: held-out templates never occur, held-out names are never given to."""
+def _template_regex(template: str) -> re.Pattern:
+    """A regex matching sentences made from one IOI template, capturing every slot."""
+    pattern = re.escape(template)
+    for slot in ("A", "B", "S", "IO", "verb", "prep", "obj", "place", "day"):
+        pattern = pattern.replace(re.escape("{" + slot + "}"), f"(?P<{slot}>[A-Za-z]+)", 1)
+        pattern = pattern.replace(re.escape("{" + slot + "}"), f"(?P={slot})")
+    return re.compile(pattern)
+
+
+def test_heldout_words_never_fill_an_ioi_template() -> None:
+    """The IOI evaluation is fair: held-out templates never occur, and held-out names, objects and
+    places never fill a training IOI template -- while all of them do occur elsewhere in the corpus."""
     text = corpus.corpus_text(20_000, seed=0)
-    for template in world.HELDOUT_IOI_TEMPLATES:
-        marker = template.split("{A}")[0] or template.split("{B}")[1].split("{place}")[0]
-        assert marker.strip() and marker not in text, marker
-    verbs = "|".join(v for v, _ in world.GIVE_VERBS + world.HELDOUT_GIVE_VERBS)
-    names = "|".join(world.HELDOUT_NAMES)
-    assert not re.search(rf"\b(?:{verbs})\b[^.]*\bto (?:{names})\b", text)
-    objects = "|".join(world.HELDOUT_OBJECTS)
-    assert not re.search(rf"\b(?:{verbs}) (?:a|the) (?:{objects}) to [A-Z]", text)
-    # ...while they do appear in ordinary sentences, so the model knows the tokens.
-    for word in world.HELDOUT_NAMES + world.HELDOUT_OBJECTS + [v for v, _ in world.HELDOUT_GIVE_VERBS]:
+    assert len(world.HELDOUT_MARKERS) == len(world.HELDOUT_IOI_TEMPLATES)
+    for template, marker in zip(world.HELDOUT_IOI_TEMPLATES, world.HELDOUT_MARKERS, strict=True):
+        assert marker in template and marker not in text, marker
+    heldout = set(world.HELDOUT_NAMES) | set(world.HELDOUT_OBJECTS) | set(world.HELDOUT_PLACES)
+    n_ioi = 0
+    for template in world.IOI_TEMPLATES:
+        for match in _template_regex(template).finditer(text):
+            n_ioi += 1
+            slots = {k: v for k, v in match.groupdict().items() if v}
+            assert not heldout & set(slots.values()), match.group(0)
+    assert n_ioi > 2_000  # the regexes do find the IOI sentences
+    for word in heldout | {v for v, _ in world.HELDOUT_GIVE_VERBS}:
         assert f" {word}" in text, word
 
 
@@ -132,7 +146,7 @@ def test_validation_loss_is_what_the_card_says(course_gpt, card: dict) -> None:
 
 
 def test_course_gpt_does_ioi_on_heldout_templates(course_gpt, card: dict) -> None:
-    """Held-out templates, names, verbs, objects and places: accuracy >= 90 %, mean logit difference >= 2."""
+    """Held-out templates, names, objects and places: accuracy >= 90 %, mean logit difference >= 2."""
     scores = ioi_scores(course_gpt, course_gpt.tokenizer, ioi_prompts(200, heldout=True, seed=1))
     assert scores["accuracy"] >= 0.9 and scores["logit_diff"] >= 2.0, scores
     assert scores["accuracy"] == pytest.approx(card["metrics"]["ioi_heldout_accuracy"], abs=0.01)

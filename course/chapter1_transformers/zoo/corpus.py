@@ -1,9 +1,10 @@
 """The course corpus: simple English stories from a seeded grammar (no download, regenerated in seconds).
 
 Characters meet, go places, talk, lose and find things, and give things to each other. About one
-sentence in ten has the indirect-object shape that part 1.3 studies; the held-out templates, verbs,
-names, objects and places of `world.py` never appear in that shape, so the IOI evaluation measures
-generalisation rather than recall."""
+sentence in ten comes from an indirect-object (IOI) template, the shape part 1.3 studies. The held-out
+templates never appear, and the held-out names, objects and places of `world.py` never fill an IOI
+template (they do appear in other stories, e.g. as the one something is given back to), so the IOI
+evaluation measures generalisation rather than recall."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ class StoryWriter:
         ])
         out = [sentence, thanks]
         if self.rng.random() < 0.4:
-            out.append(self.pick([f"Then they went home.", f"They played until it was dark.",
+            out.append(self.pick(["Then they went home.", "They played until it was dark.",
                                   f"After that, they {self.pick(w.ACTIVITIES)[0]}."]))
         return out
 
@@ -76,8 +77,8 @@ class StoryWriter:
         ]
 
     def lost_and_found(self) -> list[str]:
-        a, b = self.two_names(self.ioi_names)
-        obj, place = self.pick(self.ioi_objects), self.pick(w.PLACES)
+        a, b = self.two_names(self.all_names)
+        obj, place = self.pick(w.OBJECTS), self.pick(w.PLACES)
         pa = w.PRONOUN[a]
         return [
             f"{a} lost {w.POSSESSIVE[pa]} {self.pick(w.COLORS)} {obj} at the {place}.",
@@ -88,8 +89,8 @@ class StoryWriter:
         ]
 
     def dialogue(self) -> list[str]:
-        a, b = self.two_names(self.ioi_names)
-        obj = self.pick(self.ioi_objects)
+        a, b = self.two_names(self.all_names)
+        obj = self.pick(w.OBJECTS)
         pb = w.PRONOUN[b]
         return [
             f'"Can I have the {obj}?" {a} asked {b}.',
@@ -101,12 +102,12 @@ class StoryWriter:
         ]
 
     def three_friends(self) -> list[str]:
-        a, b, c = self.rng.sample(self.ioi_names, 3)
+        a, b, c = self.rng.sample(self.all_names, 3)
         place = self.pick(w.PLACES)
         return [
             f"{a}, {b} and {c} went to the {place}.",
             f"{a} and {b} {self.pick(w.ACTIVITIES)[0]}, while {c} {self.pick(w.ACTIVITIES)[0]}.",
-            f"Later, {c} gave a {self.pick(self.ioi_objects)} to {self.pick([a, b])}.",
+            f"Later, {c} gave a {self.pick(w.OBJECTS)} to {self.pick([a, b])}.",
             f"Everyone was {self.pick(w.FEELINGS)}.",
         ]
 

@@ -21,11 +21,14 @@ class IOIPrompt:
     order: str  # "ABBA" (S is the second name) or "BABA"
 
 
-def ioi_prompts(n: int, heldout: bool = True, seed: int = 0) -> list[IOIPrompt]:
+def ioi_prompts(n: int, heldout: bool = True, seed: int = 0, heldout_verbs: bool = False) -> list[IOIPrompt]:
+    """`heldout=True`: templates, names, objects and places never used in IOI-shaped training sentences
+    (the verbs are the training give-verbs unless `heldout_verbs`, which also holds out the verb)."""
     rng = random.Random(seed)
     if heldout:
         templates, names = w.HELDOUT_IOI_TEMPLATES, w.HELDOUT_NAMES
-        verbs, objects, places = w.HELDOUT_GIVE_VERBS, w.HELDOUT_OBJECTS, w.HELDOUT_PLACES
+        verbs = w.HELDOUT_GIVE_VERBS if heldout_verbs else w.GIVE_VERBS
+        objects, places = w.HELDOUT_OBJECTS, w.HELDOUT_PLACES
     else:
         templates, names = w.IOI_TEMPLATES, w.train_ioi_names()
         verbs, objects, places = w.GIVE_VERBS, w.train_ioi_objects(), w.train_ioi_places()

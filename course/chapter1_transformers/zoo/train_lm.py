@@ -62,8 +62,9 @@ def evaluate(model, val: torch.Tensor, cfg: LMConfig, tokenizer, n_ioi: int = 20
     rows = val[: (len(val) // cfg.n_ctx) * cfg.n_ctx].view(-1, cfg.n_ctx)[:256]
     losses = [model(rows[i:i + 64], labels=rows[i:i + 64]).loss.item() for i in range(0, len(rows), 64)]
     metrics = {"val_loss": sum(losses) / len(losses)}
-    for split, heldout in (("heldout", True), ("train_templates", False)):
-        scores = ioi_scores(model, tokenizer, ioi_prompts(n_ioi, heldout=heldout, seed=1))
+    splits = (("heldout", True, False), ("heldout_verbs", True, True), ("train_templates", False, False))
+    for split, heldout, verbs in splits:
+        scores = ioi_scores(model, tokenizer, ioi_prompts(n_ioi, heldout=heldout, seed=1, heldout_verbs=verbs))
         metrics.update({f"ioi_{split}_{k}": v for k, v in scores.items()})
     model.train()
     return metrics

@@ -64,6 +64,12 @@ IOI_TEMPLATES = [
     "Then, {A} and {B} walked to the {place}, and {S} {verb} a {obj} {prep} {IO}.",
     "On {day}, {A} and {B} met at the {place}. {S} {verb} a {obj} {prep} {IO}.",
     "{A} and {B} found a {obj} at the {place}. {S} {verb} it {prep} {IO}.",
+    "{A} and {B} were playing in the {place}. Then {S} {verb} a {obj} {prep} {IO}.",
+    "It was {day}. {A} and {B} went to the {place}, and {S} {verb} a {obj} {prep} {IO}.",
+    "At the {place}, {A} and {B} saw a {obj}. {S} {verb} the {obj} {prep} {IO}.",
+    "{A} and {B} wanted to have fun at the {place}, so {S} {verb} a {obj} {prep} {IO}.",
+    "Before {A} and {B} left the {place}, {S} {verb} a {obj} {prep} {IO}.",
+    "{A} and {B} spent the day at the {place}. In the evening, {S} {verb} a {obj} {prep} {IO}.",
 ]
 HELDOUT_IOI_TEMPLATES = [
     "The day {A} and {B} visited the {place}, {S} {verb} a {obj} {prep} {IO}.",
@@ -71,6 +77,9 @@ HELDOUT_IOI_TEMPLATES = [
     "Once {A} and {B} got to the {place}, {S} {verb} a {obj} {prep} {IO}.",
     "{A} and {B} were tired after the trip to the {place}, so {S} {verb} a {obj} {prep} {IO}.",
 ]
+
+# Phrases that only the held-out templates contain (a test checks the corpus never has them).
+HELDOUT_MARKERS = ["The day ", "sat down in the", "got to the", "tired after the trip"]
 
 # Held out of IOI-shaped sentences in training (but used everywhere else in the corpus).
 HELDOUT_NAMES = [

@@ -7,8 +7,8 @@ import re
 import streamlit as st
 
 from arena.catalog import Chapter, Part, chapters, get_part
-from arena.plotting import HTMLFigure
 from arena.lesson import Code, Directive, Heading, Lesson, Markdown, load_lesson
+from arena.plotting import HTMLFigure
 from arena.report import ICONS, LABELS
 
 STATUS_BADGE = {"passed": ":green-badge[✅ passed]", "failed": ":red-badge[❌ failed]",

@@ -1,0 +1,152 @@
+"""How fast the learner's loop feels: CLI commands timed against `python -c "import torch"`.
+
+Usage: python benchmarks/latency.py [--rounds N] [--parts 0.1,0.2] [--no-watch]
+
+Prints, for each command, the best wall time of N cold runs, its ratio to the best `import torch` time
+and the peak memory of the command's own process. Targets (issue 16): commands that run no learner
+code <= 0.25x and <= 150 MB; `arena check PART` <= 1.5x; a save seen by `arena watch` gives results
+within 1 s (chapter 0) or 2 s (chapter 1). Timings on a busy machine are noisy: compare ratios."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LIGHT_LIMIT, CHECK_LIMIT, LIGHT_MB = 0.25, 1.5, 150
+
+
+def _env(home: Path) -> dict[str, str]:
+    return dict(os.environ, ARENA_HOME=str(home), ARENA_OFFLINE="1", HF_HUB_OFFLINE="1",
+                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS in MB of the process itself, exit code, CPU seconds of the process and the
+    children it waited for, e.g. `arena check`'s worker) of one run. On a busy machine the CPU time is
+    the steadier measure."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, proc.returncode, cpu
+
+
+CPU: dict[str, float] = {}
+
+
+def best(command: list[str], rounds: int, cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
+    runs = [timed(command, cwd, env) for _ in range(rounds)]
+    CPU[" ".join(command)] = min(r[3] for r in runs)
+    return min(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2]
+
+
+def _cpu(command: list[str], torch_cpu: float) -> str:
+    return f"{CPU[' '.join(command)] / torch_cpu:8.2f}"
+
+
+def watch_latency(part_id: str, path: Path, cwd: Path, env: dict[str, str], saves: int) -> float:
+    """Best seconds from saving the file to `arena watch` printing the summary of the re-check."""
+    proc = subprocess.Popen([sys.executable, "-m", "arena.cli", "watch", part_id, "--file", str(path)],
+                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+
+    def wait_for(marker: str, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if marker in lines.get(timeout=1):
+                    return
+            except queue.Empty:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"arena watch {part_id} exited") from None
+        raise RuntimeError(f"arena watch {part_id} never printed {marker!r}")
+
+    try:
+        wait_for("Watching")
+        times = []
+        for i in range(saves):
+            time.sleep(1.0)  # let the watcher settle (and the warm worker finish loading)
+            path.write_text(path.read_text() + f"\n# save {i}\n")
+            start = time.perf_counter()
+            wait_for("Watching")
+            times.append(time.perf_counter() - start)
+        return min(times)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--parts", default="0.1,0.2,0.3,0.4,0.5")
+    parser.add_argument("--no-watch", action="store_true")
+    parser.add_argument("--no-check", action="store_true")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from arena.catalog import get_part
+
+    parts = [p for p in args.parts.split(",") if p]
+    arena = [sys.executable, "-m", "arena.cli"]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        env = _env(work / "home")
+        torch_s, torch_mb, _ = best([sys.executable, "-c", "import torch"], args.rounds, work, env)
+        torch_cpu = CPU[" ".join([sys.executable, "-c", "import torch"])]
+        print(f"{'command':44} {'best s':>8} {'× torch':>8} {'CPU ×':>8} {'peak MB':>8}  target (wall)")
+        label = 'python -c "import torch"'
+        print(f"{label:44} {torch_s:8.2f} {1.0:8.2f} {1.0:8.2f} {torch_mb:8.0f}  (torch CPU {torch_cpu:.2f} s)")
+        first = parts[0] if parts else "0.1"
+        first_name = _first_exercise(first)
+        ok = True
+        light = [["--help"], ["list"], ["hint", first, first_name], ["solution", first, first_name],
+                 ["progress"], ["reset", first, "--yes"], ["start", first, "--force"]]
+        for cmd in light:
+            s, mb, _ = best(arena + cmd, args.rounds, work, env)
+            good = s <= LIGHT_LIMIT * torch_s and mb <= LIGHT_MB
+            ok &= good
+            print(f"{'arena ' + ' '.join(cmd):44} {s:8.2f} {s / torch_s:8.2f} {_cpu(arena + cmd, torch_cpu)} {mb:8.0f}  "
+                  f"≤{LIGHT_LIMIT}×, ≤{LIGHT_MB} MB {'ok' if good else 'MISSED'}")
+        for part_id in parts:
+            part = get_part(part_id)
+            path = work / f"solutions_{part_id.replace('.', '_')}.py"
+            path.write_text(part.solutions_path.read_text())
+            if not args.no_check:
+                command = arena + ["check", part_id, "--file", str(path)]
+                s, mb, code = best(command, args.rounds, work, env)
+                target = part.chapter.number == 0 and part_id not in ("0.3", "0.4")
+                good = s <= CHECK_LIMIT * torch_s and code == 0
+                ok &= good or not target
+                print(f"{'arena check ' + part_id:44} {s:8.2f} {s / torch_s:8.2f} {_cpu(command, torch_cpu)} {mb:8.0f}  "
+                      + (f"≤{CHECK_LIMIT}× {'ok' if good else 'MISSED'}" if target else "(profiled, no target)")
+                      + ("" if code == 0 else f" exit {code}"))
+            if not args.no_watch:
+                limit = 1.0 if part.chapter.number == 0 else 2.0
+                s = watch_latency(part_id, path, work, env, saves=max(2, args.rounds))
+                good = s <= limit
+                ok &= good or part_id in ("0.3", "0.4")
+                print(f"{'arena watch ' + part_id + ' (save → results)':44} {s:8.2f} {'':8} {'':8} {'':8}  "
+                      f"≤{limit:g} s {'ok' if good else 'MISSED'}")
+    return 0 if ok else 1
+
+
+def _first_exercise(part_id: str) -> str:
+    from arena.catalog import get_part
+    from arena.lesson import load_lesson
+
+    return load_lesson(get_part(part_id)).exercise_names()[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,354 @@
+"""Part 1.7: every claim the lesson makes about what the runs show, asserted twice — on the shipped runs
+(assets/runs.json, which the page's figures draw) and on a fresh seeded run small enough for CI.
+
+Each test quotes the lesson's sentence. The negative controls show the measures can fail (an untrained
+model, or a run whose sparsity says otherwise)."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import pytest
+import torch as t
+
+from course.chapter1_transformers.part7_superposition import figures
+from course.chapter1_transformers.part7_superposition import solutions as ref
+from course.chapter1_transformers.part7_superposition.assets import make_runs
+
+t.set_num_threads(1)
+SHIPPED = figures.runs()
+SOURCES = ["shipped", pytest.param("ci", marks=pytest.mark.slow)]  # the shipped runs, and a fresh CI-size run
+# Claims whose CI-size rerun did not reproduce them reliably (the sweep at 40 features in 10 dimensions; the
+# neurons' p = 0.3 and 0.01 instances at 3,000 steps) are asserted on the shipped runs only, until a CI-size
+# configuration is found (see the ci_* functions).
+SHIPPED_ONLY = ["shipped"]
+
+
+# ------------------------------------------------------------------ measures
+
+
+def represented(W: t.Tensor, threshold: float = 0.5) -> t.Tensor:
+    """[..., n_features] bool: which features have a column of norm above threshold."""
+    return W.norm(dim=-2) > threshold
+
+
+def cosines(W: t.Tensor) -> t.Tensor:
+    """[n_features, n_features] cosine similarity of the columns of one instance's W [n_hidden, n_features]."""
+    W_hat = W / (W.norm(dim=0, keepdim=True) + 1e-12)
+    return W_hat.T @ W_hat
+
+
+def is_dense_pair(W: t.Tensor) -> bool:
+    """Exactly features 0 and 1 represented (norm near 1), orthogonal; the others near zero."""
+    norms = W.norm(dim=0)
+    return bool((norms[:2] - 1).abs().max() < 0.1 and norms[2:].max() < 0.2 and cosines(W)[0, 1].abs() < 0.1)
+
+
+def is_pentagon(W: t.Tensor) -> bool:
+    """All five features represented with norm near 1, at angles 72° ± 8° apart."""
+    norms = W.norm(dim=0)
+    angles = t.sort(t.atan2(W[1], W[0])).values
+    gaps = t.diff(t.cat([angles, angles[:1] + 2 * math.pi])) * 180 / math.pi
+    return bool(len(norms) == 5 and norms.min() > 0.8 and (gaps - 72).abs().max() < 8)
+
+
+def antipodal_pairs(W: t.Tensor) -> int:
+    """How many disjoint pairs of represented features point in opposite directions (cosine < -0.95)."""
+    keep = represented(W)
+    cos = cosines(W)
+    pairs = {tuple(sorted((i, j))) for i in range(len(keep)) for j in range(len(keep))
+             if keep[i] and keep[j] and cos[i, j] < -0.95}
+    return len(pairs)
+
+
+def monosemantic_neurons(W: t.Tensor) -> int:
+    """Neurons (rows of W [n_hidden, n_features]) whose largest weight carries over 90% of their squared weight."""
+    squared = W.pow(2)
+    return int((squared.max(dim=1).values > 0.9 * squared.sum(dim=1)).sum())
+
+
+STICKY = t.tensor([1.0, 3 / 4, 2 / 3, 1 / 2, 2 / 5, 1 / 3])
+
+
+def near_sticky(D: t.Tensor, tolerance: float = 0.03) -> t.Tensor:
+    return (D[..., None] - STICKY).abs().min(-1).values < tolerance
+
+
+def interference(W: t.Tensor) -> t.Tensor:
+    return figures.interference(W)
+
+
+# ------------------------------------------------------------------ CI-size runs (cached per session)
+
+
+@cache
+def ci_five_in_two() -> dict:
+    return make_runs.five_in_two([1.0, 0.3, 0.05], steps=1_500, n_batch=128)
+
+
+@cache
+def ci_sweep() -> dict:
+    return make_runs.sweep([1.0, 0.05], n_features=40, n_hidden=10, steps=800, n_batch=128)
+
+
+@cache
+def ci_correlated(nc: int, na: int) -> dict:
+    return make_runs.correlated(nc, na, n_instances=2, steps=800, n_batch=128)
+
+
+@cache
+def ci_neurons() -> dict:
+    return make_runs.neurons([1.0, 0.3, 0.01], steps=3_000, n_batch=128)
+
+
+@cache
+def ci_geometry() -> dict:
+    return make_runs.geometry([0.42, 0.02], n_features=40, n_hidden=10, steps=2_500, n_batch=128)
+
+
+@cache
+def ci_sae() -> dict:
+    return make_runs.sae([0.0, 1.0], model_steps=1_500, sae_steps=1_000, n_batch=256)
+
+
+def _instance(run: dict, p: float) -> int:
+    return min(range(len(run["p"])), key=lambda i: abs(run["p"][i] - p))
+
+
+# ------------------------------------------------------------------ 1️⃣ five features in two dimensions
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_dense_features_two_orthogonal(source):
+    """"Dense features (p = 1): the model keeps the two most important features, on orthogonal directions
+    with norm 1, and drops the other three (their columns are near zero).\""""
+    run = SHIPPED["five_in_two"] if source == "shipped" else ci_five_in_two()
+    W = t.tensor(run["W"])
+    assert is_dense_pair(W[_instance(run, 1.0)])
+    assert not is_dense_pair(ref.Model(ref.Config(n_instances=1)).W.detach()[0])  # negative control: untrained
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_sparse_features_pentagon(source):
+    """"at p = 0.05 all five features are represented, with norms near 1, arranged as a regular pentagon
+    (72° apart). The bias b turns negative\""""
+    run = SHIPPED["five_in_two"] if source == "shipped" else ci_five_in_two()
+    i = _instance(run, 0.05)
+    W = t.tensor(run["W"])
+    assert is_pentagon(W[i])
+    assert max(run["b"][i]) < 0
+    assert not is_pentagon(W[_instance(run, 1.0)])  # negative control: the dense instance
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_intermediate_antipodal_pairs(source):
+    """"at p = 0.3, four features as two antipodal pairs: W_j ≈ −W_i\""""
+    run = SHIPPED["five_in_two"] if source == "shipped" else ci_five_in_two()
+    W = t.tensor(run["W"])[_instance(run, 0.3)]
+    assert int(represented(W).sum()) == 4
+    assert antipodal_pairs(W) == 2
+    assert antipodal_pairs(t.tensor(run["W"])[_instance(run, 1.0)]) == 0  # negative control
+
+
+# ------------------------------------------------------------------ 2️⃣ the 100-in-20 sweep
+
+
+@pytest.mark.parametrize("source", SHIPPED_ONLY)
+def test_sweep_dense_keeps_most_important_without_interference(source):
+    """"With dense features, exactly 20 features — the 20 most important — have norm near 1, and none of
+    them overlaps with another: no superposition at all." (The CI run: 40 features in 10 dimensions.)"""
+    run = SHIPPED["sweep"] if source == "shipped" else ci_sweep()
+    W = t.tensor(run["W"])
+    n_hidden = W.shape[1]
+    dense = represented(W[_instance(run, 1.0)])
+    assert dense.tolist() == [True] * n_hidden + [False] * (W.shape[2] - n_hidden)
+    assert (W[0].norm(dim=0)[:n_hidden] - 1).abs().max() < 0.1
+    assert interference(W)[0][dense].max() < 0.05
+
+
+@pytest.mark.parametrize("source", SHIPPED_ONLY)
+def test_sweep_sparse_packs_more_features_with_interference(source):
+    """"As features get sparser, more of them are represented (…), and the represented ones increasingly
+    share space (the colour). The least important features are the last to get in.\""""
+    run = SHIPPED["sweep"] if source == "shipped" else ci_sweep()
+    W = t.tensor(run["W"])
+    counts = represented(W).sum(-1).tolist()
+    assert counts == sorted(counts) and counts[-1] > W.shape[1]  # p decreases along the instances
+    keep = represented(W[-1])
+    assert interference(W)[-1][keep].mean() > 0.1
+    assert keep[: counts[-1]].all()  # the represented features are the most important ones
+
+
+def test_sweep_counts_quoted_in_lesson():
+    """"more of them are represented (…)": the counts the lesson quotes are the shipped run's."""
+    counts = represented(t.tensor(SHIPPED["sweep"]["W"])).sum(-1).tolist()
+    text = (figures.Path(figures.__file__).with_name("lesson.md")).read_text()
+    assert f"({', '.join(str(c) for c in counts)} of 100" in text
+
+
+# ------------------------------------------------------------------ 3️⃣ correlated features
+
+
+def _pair_cosines(run: dict) -> t.Tensor:
+    """[n_instances, n_pairs]: the cosine between the two features of each pair."""
+    W = t.tensor(run["W"])
+    return t.stack([t.stack([cosines(w)[a, a + 1] for a in range(0, w.shape[1], 2)]) for w in W])
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_correlated_pairs_orthogonal(source):
+    """"Correlated pairs end up orthogonal. In every instance, the two features of a pair are at 90° … The model
+    instead lets features from different pairs share (here, sit antipodal to each other).\""""
+    run = SHIPPED["correlated_pairs"] if source == "shipped" else ci_correlated(2, 0)
+    assert _pair_cosines(run).abs().max() < 0.1
+    assert represented(t.tensor(run["W"])).all()
+    assert [antipodal_pairs(W) for W in t.tensor(run["W"])] == [2] * len(run["W"])  # across pairs
+
+
+def _losses(run: dict) -> t.Tensor:
+    """Each instance's loss on one fixed batch of its own data, from the stored weights."""
+    W = t.tensor(run["W"])
+    cfg = ref.Config(n_instances=W.shape[0], n_features=W.shape[2], n_hidden=2,
+                     n_correlated_pairs=run["n_correlated_pairs"], n_anticorrelated_pairs=run["n_anticorrelated_pairs"])
+    model = ref.CorrelatedModel(cfg, feature_probability=run["p"])
+    with t.no_grad():
+        model.W.copy_(W)
+        model.b_final.copy_(t.tensor(run["b"]))
+        t.manual_seed(0)
+        batch = model.generate_batch(50_000)
+        error = (batch - model(batch)) ** 2
+    return error.mean(dim=(0, 2))
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_anticorrelated_pairs_antipodal(source):
+    """"Anticorrelated pairs end up antipodal (W_j ≈ −W_i) … in two of our three runs; the third puts features
+    of different pairs head to tail instead, and its loss is higher\""""
+    run = SHIPPED["anticorrelated_pairs"] if source == "shipped" else ci_correlated(0, 2)
+    within = (_pair_cosines(run) < -0.95).all(-1)
+    assert within.any()
+    assert [antipodal_pairs(W) for W in t.tensor(run["W"])] == [2] * len(run["W"])  # within or across pairs
+    losses = _losses(run)
+    if not within.all():
+        assert losses[~within].min() > losses[within].max()
+    if source == "shipped":
+        assert within.tolist() == [True, False, True]
+    # negative control: the correlated run's pairs are not antipodal
+    assert _pair_cosines(SHIPPED["correlated_pairs"]).min() > -0.95
+
+
+def test_three_correlated_pairs_one_collapses():
+    """"in every instance one pair collapses onto a single direction (cosine 1, each feature with norm about
+    0.71 = 1/√2) … That shared direction and the other four features make a rough pentagon (neighbours 60° to
+    80° apart)\""""
+    run = SHIPPED["three_correlated_pairs"]
+    cos = _pair_cosines(run)
+    for W, pair_cos in zip(t.tensor(run["W"]), cos, strict=True):
+        collapsed = (pair_cos > 0.99).nonzero().flatten().tolist()
+        assert len(collapsed) == 1
+        a = 2 * collapsed[0]
+        assert ((W[:, a : a + 2].norm(dim=0) - 2**-0.5).abs() < 0.05).all()
+        directions = t.cat([W[:, :a], W[:, a : a + 1], W[:, a + 2 :]], dim=1)  # the pair counted once
+        angles = t.sort(t.atan2(directions[1], directions[0])).values
+        gaps = t.diff(t.cat([angles, angles[:1] + 2 * math.pi])) * 180 / math.pi
+        assert ((gaps > 60) & (gaps < 80)).all()
+    assert not (_pair_cosines(SHIPPED["correlated_pairs"]) > 0.99).any()  # negative control: two pairs fit
+
+
+# ------------------------------------------------------------------ 5️⃣ feature geometry
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_geometry_antipodal_plateau(source):
+    """"at p ≈ 0.42 the model stores exactly twice as many features as it has dimensions, and every one of
+    them has dimensionality 1/2: antipodal pairs\" (CI: 40 features in 10 dimensions)"""
+    run = SHIPPED["geometry"] if source == "shipped" else ci_geometry()
+    i = _instance(run, 0.42)
+    D, norms = t.tensor(run["dimensionality"])[i], t.tensor(run["norms"])[i]
+    keep = norms > 0.5
+    n_hidden = 20 if source == "shipped" else 10
+    assert int(keep.sum()) == 2 * n_hidden
+    assert (D[keep] - 0.5).abs().max() < 0.02
+    # negative control: the same measure on an untrained model
+    W = ref.Model(ref.Config(n_instances=1, n_features=D.shape[0], n_hidden=n_hidden)).W.detach()
+    assert not ((ref.compute_dimensionality(W) - 0.5).abs() < 0.02).all()
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_geometry_sparse_all_features_share(source):
+    """"At the sparse end every feature is stored, each with dimensionality close to m / n = 1/5\" (CI: 10/40)"""
+    run = SHIPPED["geometry"] if source == "shipped" else ci_geometry()
+    D, norms = t.tensor(run["dimensionality"])[-1], t.tensor(run["norms"])[-1]
+    assert (norms > 0.5).all()
+    n_hidden = 20 if source == "shipped" else 10
+    assert (D - n_hidden / D.shape[0]).abs().max() < 0.03
+
+
+def test_geometry_dimensions_per_feature_falls():
+    """"the dimensions per feature fall as features get sparser\": monotone in the shipped run (after p = 1)."""
+    dpf = SHIPPED["geometry"]["dimensions_per_feature"]
+    assert dpf[1:] == sorted(dpf[1:], reverse=True)
+    assert abs(dpf[_instance(SHIPPED["geometry"], 0.42)] - 0.5) < 0.02
+
+
+# ------------------------------------------------------------------ 4️⃣ a privileged basis
+
+
+def negative_fraction(W: t.Tensor, p: float, n: int = 20_000) -> float:
+    """The fraction of hidden pre-activations W x that are negative, on inputs with at least one feature."""
+    gen = t.Generator().manual_seed(0)
+    x = t.rand(n, W.shape[1], generator=gen) * (t.rand(n, W.shape[1], generator=gen) < p)
+    h = (x @ W.T)[x.sum(-1) > 0]
+    return float((h < 0).float().mean())
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_neurons_dense_top_five_rotated(source):
+    """"Dense features (p = 1): exactly the five most important features are stored, and the other five have
+    zero weights … the hidden pre-activations are almost never negative (about 2% of them)\""""
+    run = SHIPPED["neurons"] if source == "shipped" else ci_neurons()
+    W = t.tensor(run["W"])[_instance(run, 1.0)]
+    assert represented(W).tolist() == [True] * 5 + [False] * 5
+    assert W[:, 5:].abs().max() < 0.1
+    assert negative_fraction(W, 1.0) < 0.05
+    if source == "shipped":  # "in our run every neuron mixes several of the five"
+        assert monosemantic_neurons(W) == 0
+
+
+@pytest.mark.parametrize("source", SHIPPED_ONLY)
+def test_neurons_monosemantic_then_polysemantic(source):
+    """"At p = 0.3 the model stores six features, and two neurons become monosemantic … about 30% of the
+    pre-activations are negative … Sparser: the model stores 7, 9, then all 10 features in its 5 neurons, and
+    every neuron is polysemantic\""""
+    run = SHIPPED["neurons"] if source == "shipped" else ci_neurons()
+    W = t.tensor(run["W"])
+    mid, sparse = W[_instance(run, 0.3)], W[_instance(run, 0.01)]
+    assert monosemantic_neurons(mid) >= 1
+    assert negative_fraction(mid, 0.3) > 0.25
+    assert represented(sparse).all() and monosemantic_neurons(sparse) == 0
+    if source == "shipped":
+        assert represented(W).sum(-1).tolist() == [5, 6, 7, 9, 10]
+        assert monosemantic_neurons(mid) == 2
+        assert [monosemantic_neurons(w) for w in W[2:]] == [0, 0, 0]
+
+
+# ------------------------------------------------------------------ 6️⃣ bonus: the sparse autoencoder
+
+
+def _at(run: dict, l1: float) -> int:
+    return run["l1"].index(l1)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_sae_needs_sparsity_to_find_features(source):
+    """"With no L1 penalty, or a small one (up to 0.1), … finds at most 3 of the 20 true features … at L1 = 1.0
+    all 20, each with a decoder row at cosine above 0.99\""""
+    run = SHIPPED["sae"] if source == "shipped" else ci_sae()
+    assert run["represented"] == run["n_features"] == 20
+    assert run["recovered"][_at(run, 0.0)] <= 3  # negative control: no sparsity penalty
+    assert run["recovered"][_at(run, 1.0)] == 20
+    assert min(run["best_cosine"][_at(run, 1.0)]) > 0.99
+    if source == "shipped":
+        assert max(run["recovered"][: _at(run, 0.1) + 1]) <= 3
+        assert run["recovered"][_at(run, 0.3)] == 19
