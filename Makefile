@@ -29,7 +29,7 @@ browser-deps:
 # Lint first: a ruff error fails the test command (and CI, which runs `make test`).
 test: setup browser-deps
 	$(BIN)/ruff check src tests course benchmarks
-	ARENA_OFFLINE=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15
+	ARENA_OFFLINE=1 HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=25
 
 lint: setup
 	$(BIN)/ruff check src tests course benchmarks

@@ -90,3 +90,18 @@ def test_tampered_weights_are_refused(tmp_path: Path, monkeypatch: pytest.Monkey
         zoo.verify("toy")
     card = json.loads((model_dir / zoo.CARD_FILE).read_text())
     assert card["format"] == zoo.CARD_FORMAT
+
+
+def test_draft_parts_are_hidden_until_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from arena import catalog
+
+    part = tmp_path / "chapter7_demo" / "part1_wip"
+    part.mkdir(parents=True)
+    (part / "lesson.md").write_text('+++\ntitle = "WIP"\ndraft = true\n+++\nText.\n')
+    (part / "models.toml").write_text('[wip-model]\nkind = "native"\ndir = "m"\ntrain = "x:y"\n')
+    monkeypatch.delenv("ARENA_DRAFTS", raising=False)
+    chapter = catalog.Chapter(7, "demo", tmp_path / "chapter7_demo")
+    assert chapter.parts == [] and catalog.draft_part_dirs(tmp_path) == [part]
+    assert "wip-model" not in zoo.registry(tmp_path)
+    monkeypatch.setenv("ARENA_DRAFTS", "1")
+    assert [p.slug for p in chapter.parts] == ["wip"] and "wip-model" in zoo.registry(tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -99,9 +100,27 @@ class Chapter:
         found = []
         for child in self.path.iterdir():
             match = _PART_RE.match(child.name)
-            if match and (child / "lesson.md").exists():
+            if match and (child / "lesson.md").exists() and (show_drafts() or not is_draft(child)):
                 found.append(Part(self, int(match.group(1)), match.group(2), child))
         return sorted(found, key=lambda p: p.number)
+
+
+def is_draft(part_dir: Path) -> bool:
+    """A part whose lesson front matter says `draft = true` is work in progress: hidden from learners
+    and from the generic tests until it is finished (ARENA_DRAFTS=1 shows it to its authors)."""
+    lesson = part_dir / "lesson.md"
+    if not lesson.exists():
+        return False
+    head = lesson.read_text(encoding="utf-8")[:2000]
+    return bool(split_front_matter(head)[0].get("draft", False)) if head.startswith("+++") else False
+
+
+def show_drafts() -> bool:
+    return os.environ.get("ARENA_DRAFTS", "") not in ("", "0")
+
+
+def draft_part_dirs(course_dir: Path = COURSE_DIR) -> list[Path]:
+    return [p for p in sorted(course_dir.glob("chapter*/part*")) if p.is_dir() and is_draft(p)]
 
 
 @cache

@@ -428,6 +428,8 @@ class Worker:
         self.log_path = Path(name)
         self._log = open(self.log_path, "ab")  # append mode: the worker may truncate it between exercises
         env = dict(os.environ, PYTHONUNBUFFERED="1", TQDM_DISABLE="1")  # no progress bars inside checks
+        # Checks are small: one thread is as fast and never spins against other processes for the CPU.
+        env.setdefault("OMP_NUM_THREADS", "1")
         self.proc = subprocess.Popen([sys.executable, "-m", "arena.worker", part.id], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self._log, text=True, env=env)
         self.events: queue.Queue = queue.Queue()

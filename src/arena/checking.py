@@ -116,6 +116,8 @@ def expect_close(got: Any, expected: Any, what: str, *, rtol: float = 1e-4, atol
         both_nan = torch.isnan(have_f) & torch.isnan(want_f)
         close = torch.isclose(have_f, want_f, rtol=rtol, atol=atol) | both_inf | both_nan
         bad = ~close
+    if bad.any() and have.dim() == 0:
+        raise CheckFailure(f"{what} is wrong: expected {_number(want.item())}, got {_number(have.item())}")
     if bad.any():
         idx = _first_mismatch(bad)
         n_bad, n = int(bad.sum()), bad.numel()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from arena.catalog import COURSE_DIR
+from arena.catalog import COURSE_DIR, is_draft, show_drafts
 
 CARD_FORMAT = 1
 WEIGHTS_FILE, CARD_FILE = "model.safetensors", "card.json"
@@ -56,6 +56,8 @@ def registry(course_dir: Path = COURSE_DIR) -> dict[str, ModelEntry]:
     found: dict[str, ModelEntry] = {}
     tomls = sorted(course_dir.glob("chapter*/models.toml")) + sorted(course_dir.glob("chapter*/part*/models.toml"))
     for toml_path in tomls:
+        if is_draft(toml_path.parent) and not show_drafts():
+            continue  # a draft part's models are not shipped yet
         chapter_dir = toml_path.parent
         for name, spec in tomllib.loads(toml_path.read_text(encoding="utf-8")).items():
             if spec["kind"] not in KINDS:

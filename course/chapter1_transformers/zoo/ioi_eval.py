@@ -51,9 +51,13 @@ def ioi_scores(model, tokenizer, prompts: list[IOIPrompt]) -> dict[str, float]:
     import torch
 
     bos = tokenizer.bos_token_id
-    encoded = [[bos] + tokenizer.encode(p.text) for p in prompts]
-    io_ids = [tokenizer.encode(" " + p.io)[0] for p in prompts]
-    s_ids = [tokenizer.encode(" " + p.s)[0] for p in prompts]
+
+    def ids(text: str) -> list[int]:  # TransformerLens sets its tokenizers to add BOS; we add it ourselves
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    encoded = [[bos] + ids(p.text) for p in prompts]
+    io_ids = [ids(" " + p.io)[0] for p in prompts]
+    s_ids = [ids(" " + p.s)[0] for p in prompts]
     width = max(map(len, encoded))
     toks = torch.full((len(encoded), width), bos, dtype=torch.long)
     for row, seq in enumerate(encoded):

@@ -9,7 +9,8 @@ from arena.catalog import chapters
 
 
 def build_navigation():
-    home = st.Page(views.render_home, title="Home", icon="🏠", url_path="home", default=True)
+    # The default page lives at "/" (Streamlit gives a default page no other route, so no url_path).
+    home = st.Page(views.render_home, title="Home", icon="🏠", default=True)
     search = st.Page(views.render_search, title="Search", icon="🔎", url_path="search")
     sections: dict[str, list] = {"Course": [home, search]}
     part_pages = {}
