@@ -196,12 +196,12 @@ def freq_list(freqs: list[int]) -> str:
 
 
 def test_neurons_cluster_by_frequency() -> None:
-    """In our model N_CLUSTERED of the 512 neurons have at least 85 % of their variance explained by a single
+    """Most neurons belong to one key frequency. In our model N_CLUSTERED of the 512 neurons have at least 85 % of their variance explained by a single
     frequency, and they form clusters: CLUSTER_SIZES."""
     f = facts()
     freqs, fracs = S.find_neuron_freqs(S.fft2d(S.neuron_acts(model())))
     clustered = fracs >= 0.85
-    assert int(clustered.sum()) == f["n_clustered"] and f["n_clustered"] > 0.6 * 512
+    assert int(clustered.sum()) == f["n_clustered"] and f["n_clustered"] > 0.5 * 512  # "most neurons"
     assert set(freqs[clustered].tolist()) <= set(f["key_freqs"])  # every well-explained neuron is in a key cluster
     sizes = ", ".join(f"{f['cluster_sizes'][str(k)]} neurons at frequency {k}" for k in f["key_freqs"])
     says(f"In our model {f['n_clustered']} of the 512 neurons have at least 85 % of their variance explained by a "
