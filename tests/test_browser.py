@@ -61,7 +61,7 @@ def test_reader_opens_home_then_part_page(site: str, tmp_path: Path) -> None:
         page.goto(site, wait_until="networkidle")
         page.get_by_text("How to work through it").wait_for(timeout=60_000)
         page.screenshot(path=str(tmp_path / "home.png"))
-        page.get_by_role("link", name=f"{part.id} {part.title}").first.click()
+        page.get_by_role("link", name=f"{part.id} {part.title}").first.click(timeout=120_000)
         page.get_by_role("heading", name=f"{part.id} {part.title}").wait_for(timeout=120_000)
         page.get_by_text("Exercise: make_rays_1d").first.wait_for(timeout=60_000)
         page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)

@@ -33,7 +33,7 @@ NEAR_MISS = {"flip": 0.5, "swap": 0.5}
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 4000
+    steps: int = 8000
     batch_size: int = 128
     length_window: int = 4   # each batch holds lengths within +-window of one centre (less padding, faster)
     lr: float = 3e-3
