@@ -177,12 +177,9 @@ def load_gpt2(device: str = "cpu"):
             f"GPT-2 small is not in the cache ({target} lacks {', '.join(missing)}). Connect to the "
             "internet and run `arena fetch gpt2` (about 550 MB, once); until then use "
             "load_course_model('course-gpt'), the course's own GPT-2-architecture model.")
-    import warnings
+    from arena.zoo import boot_hf_dir
 
-    from transformer_lens.model_bridge import TransformerBridge
-
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    return TransformerBridge.boot_transformers(str(target), device=device).eval()
+    return boot_hf_dir(target, device)
 
 
 def load_course_model(name: str, device: str = "cpu"):

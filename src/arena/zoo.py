@@ -22,7 +22,7 @@ from arena.catalog import COURSE_DIR, is_draft, show_drafts
 
 CARD_FORMAT = 1
 WEIGHTS_FILE, CARD_FILE = "model.safetensors", "card.json"
-KINDS = ("hf-gpt2", "native", "torch")
+KINDS = ("hf-gpt2", "native")
 
 
 class UnknownModel(LookupError):
@@ -155,29 +155,28 @@ def load_tokenizer_dir(path: Path):
     return PreTrainedTokenizerFast.from_pretrained(str(path))
 
 
-def boot(kind: str, model_dir: Path, card: dict, tokenizer_dir: Path | None = None, device: str = "cpu"):
-    """Build the model a card describes from its directory, in eval mode."""
+def boot_hf_dir(model_dir: Path, device: str = "cpu"):
+    """A Hugging Face GPT-2-format directory (weights, config, tokenizer) as a TransformerBridge in eval mode."""
     import warnings
 
-    from safetensors.torch import load_file
+    from transformer_lens.model_bridge import TransformerBridge
 
-    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)  # transformers 5 warns on every generate step
+    return TransformerBridge.boot_transformers(str(model_dir), device=device).eval()
+
+
+def boot(kind: str, model_dir: Path, card: dict, tokenizer_dir: Path | None = None, device: str = "cpu"):
+    """Build the model a card describes from its directory, in eval mode."""
     if kind == "hf-gpt2":
-        from transformer_lens.model_bridge import TransformerBridge
+        return boot_hf_dir(model_dir, device)
+    from safetensors.torch import load_file
+    from transformer_lens import TransformerBridgeConfig
+    from transformer_lens.model_bridge import TransformerBridge
 
-        model = TransformerBridge.boot_transformers(str(model_dir), device=device)
-    elif kind == "native":
-        from transformer_lens import TransformerBridgeConfig
-        from transformer_lens.model_bridge import TransformerBridge
-
-        cfg = TransformerBridgeConfig(**{**card["architecture"], "device": device})
-        tokenizer = load_tokenizer_dir(tokenizer_dir) if tokenizer_dir else None
-        model = TransformerBridge.boot_native(cfg, tokenizer=tokenizer)
-        model.load_state_dict(load_file(str(model_dir / WEIGHTS_FILE)), strict=True)
-    else:
-        module_name, _, fn_name = card["architecture"]["builder"].partition(":")
-        model = getattr(importlib.import_module(module_name), fn_name)(card["architecture"])
-        model.load_state_dict(load_file(str(model_dir / WEIGHTS_FILE)), strict=True)
+    cfg = TransformerBridgeConfig(**{**card["architecture"], "device": device})
+    tokenizer = load_tokenizer_dir(tokenizer_dir) if tokenizer_dir else None
+    model = TransformerBridge.boot_native(cfg, tokenizer=tokenizer)
+    model.load_state_dict(load_file(str(model_dir / WEIGHTS_FILE)), strict=True)
     return model.eval()
 
 

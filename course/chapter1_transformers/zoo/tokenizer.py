@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from arena.zoo import load_tokenizer_dir as load_tokenizer  # one loader for every tokenizer dir
+
 from .corpus import BOS, corpus_text
 
 TOKENIZER_STORIES = 20_000
@@ -29,12 +31,6 @@ def train_tokenizer(out_dir: Path, vocab_size: int = 2048, seed: int = 0):
     out_dir.mkdir(parents=True, exist_ok=True)
     hf.save_pretrained(str(out_dir))
     return load_tokenizer(out_dir)
-
-
-def load_tokenizer(path: Path):
-    from transformers import PreTrainedTokenizerFast
-
-    return PreTrainedTokenizerFast.from_pretrained(str(path))
 
 
 if __name__ == "__main__":
