@@ -69,7 +69,6 @@ def _connect() -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
     try:
-        conn.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
     except BaseException:
