@@ -141,7 +141,8 @@ def neuron_weights() -> go.Figure:
                       row=1, col=i + 1)
         fig.update_yaxes(autorange="reversed", showticklabels=i == 0, row=1, col=i + 1)
         fig.update_xaxes(title="feature", row=1, col=i + 1)
-    fig.update_layout(title="NeuronModel: W [5 neurons × 10 features], importance falling left to right",
+    fig.update_layout(title="NeuronModel, feature values in [−1, 1]: W [5 neurons × 10 features], importance "
+                            "falling left to right",
                       height=300, margin=dict(l=10, r=10, t=70, b=10))
     return fig
 

@@ -192,10 +192,23 @@ class CorrelatedModel(Model):
 # ------------------------------------------------------------------ 4️⃣ a privileged basis
 
 
+def generate_signed_batch(model: Model, n_batch: int) -> Float[Tensor, "n_batch n_instances n_features"]:
+    """Like Model.generate_batch, but a present feature's value is uniform in [−1, 1] instead of [0, 1]:
+    each feature is present with probability feature_probability[instance, feature], independently."""
+    shape = (n_batch, model.cfg.n_instances, model.cfg.n_features)
+    values = 2 * t.rand(shape, device=model.W.device) - 1
+    present = t.rand(shape, device=model.W.device) < model.feature_probability.to(model.W.device)
+    return t.where(present, values, 0.0)
+
+
 class NeuronModel(Model):
-    """The toy model with a ReLU on the hidden layer: x' = ReLU(Wᵀ ReLU(W x) + b_final).
+    """The toy model with a ReLU on the hidden layer: x' = ReLU(Wᵀ ReLU(W x) + b_final), trained on features
+    with values in [−1, 1] (generate_signed_batch).
 
     The ReLU makes the hidden dimensions *neurons*: the basis of the hidden layer is now privileged."""
+
+    def generate_batch(self, n_batch: int) -> Tensor:
+        return generate_signed_batch(self, n_batch)
 
     def forward(self, features: Float[Tensor, "... n_instances n_features"]
                 ) -> Float[Tensor, "... n_instances n_features"]:

@@ -61,16 +61,21 @@ def correlated(n_correlated_pairs: int, n_anticorrelated_pairs: int, p: float = 
             "W": _r(model.W), "b": _r(model.b_final)}
 
 
-def neurons(p: list[float], n_features: int = 10, n_hidden: int = 5, steps: int = 3_000, n_batch: int = 256,
-            seed: int = 0) -> dict:
-    """The NeuronModel (ReLU hidden layer): 10 features, importance 0.75^i, in 5 neurons, across sparsity."""
+def neurons(p: list[float], n_features: int = 10, n_hidden: int = 5, steps: int = 1_000, n_batch: int = 128,
+            seed: int = 0, signed: bool = True) -> dict:
+    """The NeuronModel (ReLU hidden layer): 10 features, importance 0.75^i, in 5 neurons, across sparsity.
+
+    Feature values are uniform in [−1, 1] (the NeuronModel's generate_signed_batch); signed=False trains on
+    values in [0, 1] instead (the plain Model's generate_batch), the lesson's contrast."""
     t.manual_seed(seed)
     importance = 0.75 ** t.arange(n_features)
     cfg = ref.Config(n_instances=len(p), n_features=n_features, n_hidden=n_hidden)
     model = ref.NeuronModel(cfg, feature_probability=t.tensor(p)[:, None], importance=importance)
+    if not signed:
+        model.generate_batch = lambda n: ref.Model.generate_batch(model, n)
     ref.optimize(model, n_batch=n_batch, steps=steps, lr=1e-2, lr_scale=ref.cosine_decay_lr, seed=seed,
                  progress=False)
-    return {"p": p, "importance": _r(importance), "W": _r(model.W), "b": _r(model.b_final)}
+    return {"p": p, "signed": signed, "importance": _r(importance), "W": _r(model.W), "b": _r(model.b_final)}
 
 
 def geometry(p: list[float], n_features: int = 100, n_hidden: int = 20, steps: int = 3_000, n_batch: int = 256,
@@ -108,7 +113,7 @@ def sae(l1_coeffs: list[float], n_features: int = 20, n_hidden: int = 5, n_laten
 
 
 SWEEP_P = [round(float(x), 4) for x in 20 ** -t.linspace(0, 1, 6)]
-NEURON_P = [1.0, 0.3, 0.1, 0.03, 0.01]
+NEURON_P = [1.0, 0.3, 0.1, 0.03]
 GEOMETRY_P = [round(float(x), 4) for x in 50 ** -t.linspace(0, 1, 10)]
 SAE_L1 = [0.0, 0.01, 0.03, 0.1, 0.3, 1.0]
 

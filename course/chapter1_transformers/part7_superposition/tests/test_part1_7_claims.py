@@ -18,11 +18,7 @@ from course.chapter1_transformers.part7_superposition.assets import make_runs
 
 t.set_num_threads(1)
 SHIPPED = figures.runs()
-SOURCES = ["shipped", pytest.param("ci", marks=pytest.mark.slow)]  # the shipped runs, and a fresh CI-size run
-# Claims whose CI-size rerun did not reproduce them reliably (the sweep at 40 features in 10 dimensions; the
-# neurons' p = 0.3 and 0.01 instances at 3,000 steps) are asserted on the shipped runs only, until a CI-size
-# configuration is found (see the ci_* functions).
-SHIPPED_ONLY = ["shipped"]
+SOURCES = ["shipped", "ci"]  # the shipped runs, and a fresh seeded run small enough for CI (a few CPU seconds)
 
 
 # ------------------------------------------------------------------ measures
@@ -89,7 +85,7 @@ def ci_five_in_two() -> dict:
 
 @cache
 def ci_sweep() -> dict:
-    return make_runs.sweep([1.0, 0.05], n_features=40, n_hidden=10, steps=800, n_batch=128)
+    return make_runs.sweep([1.0, 0.05], n_features=30, n_hidden=6, steps=2_000, n_batch=128)
 
 
 @cache
@@ -98,13 +94,24 @@ def ci_correlated(nc: int, na: int) -> dict:
 
 
 @cache
+def ci_three_correlated_pairs() -> dict:
+    return make_runs.correlated(3, 0, steps=1_500, n_batch=128)
+
+
+@cache
 def ci_neurons() -> dict:
-    return make_runs.neurons([1.0, 0.3, 0.01], steps=3_000, n_batch=128)
+    """The shipped neuron run is CI-sized already: the test re-makes it with the same arguments."""
+    return make_runs.neurons(make_runs.NEURON_P)
+
+
+@cache
+def ci_neurons_unsigned() -> dict:
+    return make_runs.neurons([1.0], signed=False)
 
 
 @cache
 def ci_geometry() -> dict:
-    return make_runs.geometry([0.42, 0.02], n_features=40, n_hidden=10, steps=2_500, n_batch=128)
+    return make_runs.geometry([0.42, 0.1, 0.02], n_features=40, n_hidden=10, steps=2_500, n_batch=128)
 
 
 @cache
@@ -154,10 +161,10 @@ def test_intermediate_antipodal_pairs(source):
 # ------------------------------------------------------------------ 2️⃣ the 100-in-20 sweep
 
 
-@pytest.mark.parametrize("source", SHIPPED_ONLY)
+@pytest.mark.parametrize("source", SOURCES)
 def test_sweep_dense_keeps_most_important_without_interference(source):
     """"With dense features, exactly 20 features — the 20 most important — have norm near 1, and none of
-    them overlaps with another: no superposition at all." (The CI run: 40 features in 10 dimensions.)"""
+    them overlaps with another: no superposition at all." (The CI run: 30 features in 6 dimensions.)"""
     run = SHIPPED["sweep"] if source == "shipped" else ci_sweep()
     W = t.tensor(run["W"])
     n_hidden = W.shape[1]
@@ -167,7 +174,7 @@ def test_sweep_dense_keeps_most_important_without_interference(source):
     assert interference(W)[0][dense].max() < 0.05
 
 
-@pytest.mark.parametrize("source", SHIPPED_ONLY)
+@pytest.mark.parametrize("source", SOURCES)
 def test_sweep_sparse_packs_more_features_with_interference(source):
     """"As features get sparser, more of them are represented (…), and the represented ones increasingly
     share space (the colour). The least important features are the last to get in.\""""
@@ -238,11 +245,12 @@ def test_anticorrelated_pairs_antipodal(source):
     assert _pair_cosines(SHIPPED["correlated_pairs"]).min() > -0.95
 
 
-def test_three_correlated_pairs_one_collapses():
+@pytest.mark.parametrize("source", SOURCES)
+def test_three_correlated_pairs_one_collapses(source):
     """"in every instance one pair collapses onto a single direction (cosine 1, each feature with norm about
     0.71 = 1/√2) … That shared direction and the other four features make a rough pentagon (neighbours 60° to
     80° apart)\""""
-    run = SHIPPED["three_correlated_pairs"]
+    run = SHIPPED["three_correlated_pairs"] if source == "shipped" else ci_three_correlated_pairs()
     cos = _pair_cosines(run)
     for W, pair_cos in zip(t.tensor(run["W"]), cos, strict=True):
         collapsed = (pair_cos > 0.99).nonzero().flatten().tolist()
@@ -285,52 +293,84 @@ def test_geometry_sparse_all_features_share(source):
     assert (D - n_hidden / D.shape[0]).abs().max() < 0.03
 
 
-def test_geometry_dimensions_per_feature_falls():
-    """"the dimensions per feature fall as features get sparser\": monotone in the shipped run (after p = 1)."""
-    dpf = SHIPPED["geometry"]["dimensions_per_feature"]
-    assert dpf[1:] == sorted(dpf[1:], reverse=True)
-    assert abs(dpf[_instance(SHIPPED["geometry"], 0.42)] - 0.5) < 0.02
+@pytest.mark.parametrize("source", SOURCES)
+def test_geometry_dimensions_per_feature_falls(source):
+    """"The dimensions per feature sit at 1/2 too … In between, the dimensions per feature fall as features get
+    sparser\": monotone (after the dense instance), 1/2 at p ≈ 0.42."""
+    run = SHIPPED["geometry"] if source == "shipped" else ci_geometry()
+    dpf = run["dimensions_per_feature"] if source == "ci" else run["dimensions_per_feature"][1:]
+    assert dpf == sorted(dpf, reverse=True) and dpf[0] > dpf[-1] + 0.1
+    assert abs(run["dimensions_per_feature"][_instance(run, 0.42)] - 0.5) < 0.02
 
 
 # ------------------------------------------------------------------ 4️⃣ a privileged basis
 
 
-def negative_fraction(W: t.Tensor, p: float, n: int = 20_000) -> float:
-    """The fraction of hidden pre-activations W x that are negative, on inputs with at least one feature."""
+def negative_fraction(W: t.Tensor, p: float, signed: bool, n: int = 20_000) -> float:
+    """The fraction of hidden pre-activations W x that are negative, on inputs with at least one feature, with
+    values uniform in [−1, 1] (signed) or [0, 1]."""
     gen = t.Generator().manual_seed(0)
     x = t.rand(n, W.shape[1], generator=gen) * (t.rand(n, W.shape[1], generator=gen) < p)
-    h = (x @ W.T)[x.sum(-1) > 0]
+    x = 2 * x - (x > 0).float() if signed else x  # a present value u in [0, 1] becomes 2u − 1
+    h = (x @ W.T)[(x != 0).any(-1)]
     return float((h < 0).float().mean())
 
 
+def _neurons(source: str) -> dict:
+    return SHIPPED["neurons"] if source == "shipped" else ci_neurons()
+
+
+def test_neuron_run_is_the_lessons_configuration():
+    """The lesson's code trains the shipped configuration (4 instances, 1,000 steps of 128, signed values)."""
+    run = SHIPPED["neurons"]
+    assert run["p"] == [1.0, 0.3, 0.1, 0.03] and run["signed"]
+    text = (figures.Path(figures.__file__).with_name("lesson.md")).read_text()
+    assert "p = t.tensor([1.0, 0.3, 0.1, 0.03])\nmodel = NeuronModel(" in text
+    assert "n_batch=128, steps=200 if smoke() else 1_000" in text
+
+
 @pytest.mark.parametrize("source", SOURCES)
-def test_neurons_dense_top_five_rotated(source):
-    """"Dense features (p = 1): exactly the five most important features are stored, and the other five have
-    zero weights … the hidden pre-activations are almost never negative (about 2% of them)\""""
-    run = SHIPPED["neurons"] if source == "shipped" else ci_neurons()
+def test_neurons_dense_monosemantic(source):
+    """"Dense features (p = 1): exactly the five most important features are stored, the other five have zero
+    weights, and each stored feature has a neuron of its own: all five neurons are monosemantic … About half of
+    the hidden pre-activations are negative\""""
+    run = _neurons(source)
     W = t.tensor(run["W"])[_instance(run, 1.0)]
     assert represented(W).tolist() == [True] * 5 + [False] * 5
     assert W[:, 5:].abs().max() < 0.1
-    assert negative_fraction(W, 1.0) < 0.05
-    if source == "shipped":  # "in our run every neuron mixes several of the five"
-        assert monosemantic_neurons(W) == 0
+    assert monosemantic_neurons(W) == 5
+    assert sorted(W.pow(2).argmax(dim=1).tolist()) == [0, 1, 2, 3, 4]  # one neuron per stored feature
+    assert 0.4 < negative_fraction(W, 1.0, signed=True) < 0.6
+    # negative control: an untrained model's neurons are not monosemantic
+    assert monosemantic_neurons(ref.NeuronModel(ref.Config(n_instances=1, n_features=10, n_hidden=5)).W[0]) < 5
 
 
-@pytest.mark.parametrize("source", SHIPPED_ONLY)
+@pytest.mark.parametrize("source", SOURCES)
 def test_neurons_monosemantic_then_polysemantic(source):
-    """"At p = 0.3 the model stores six features, and two neurons become monosemantic … about 30% of the
-    pre-activations are negative … Sparser: the model stores 7, 9, then all 10 features in its 5 neurons, and
-    every neuron is polysemantic\""""
-    run = SHIPPED["neurons"] if source == "shipped" else ci_neurons()
+    """"At p = 0.3: still five features on five monosemantic neurons. At p = 0.1 the model stores six features in
+    its five neurons, and no neuron is monosemantic any more … At p = 0.03 it stores seven, and again every neuron
+    is polysemantic.\""""
+    run = _neurons(source)
     W = t.tensor(run["W"])
-    mid, sparse = W[_instance(run, 0.3)], W[_instance(run, 0.01)]
-    assert monosemantic_neurons(mid) >= 1
-    assert negative_fraction(mid, 0.3) > 0.25
-    assert represented(sparse).all() and monosemantic_neurons(sparse) == 0
-    if source == "shipped":
-        assert represented(W).sum(-1).tolist() == [5, 6, 7, 9, 10]
-        assert monosemantic_neurons(mid) == 2
-        assert [monosemantic_neurons(w) for w in W[2:]] == [0, 0, 0]
+    assert represented(W).sum(-1).tolist() == [5, 5, 6, 7]
+    assert [monosemantic_neurons(w) for w in W] == [5, 5, 0, 0]
+
+
+def test_neurons_ci_run_matches_shipped():
+    """The re-made run is the shipped one (same seed and arguments), up to the JSON's rounding."""
+    assert (t.tensor(ci_neurons()["W"]) - t.tensor(SHIPPED["neurons"]["W"])).abs().max() < 0.01
+
+
+def test_neurons_unsigned_values_not_privileged():
+    """"Compare the same model trained on dense features with values in [0, 1]: it also stores the five most
+    important features, but only about 2% of its hidden pre-activations are negative … in our run no neuron is
+    monosemantic.\""""
+    W = t.tensor(ci_neurons_unsigned()["W"])[0]
+    assert represented(W).tolist() == [True] * 5 + [False] * 5
+    assert negative_fraction(W, 1.0, signed=False) < 0.05
+    assert monosemantic_neurons(W) == 0
+    # negative control: the signed run's pre-activations on the same kind of inputs
+    assert negative_fraction(t.tensor(SHIPPED["neurons"]["W"])[0], 1.0, signed=True) > 0.4
 
 
 # ------------------------------------------------------------------ 6️⃣ bonus: the sparse autoencoder
