@@ -32,7 +32,7 @@ def failure_classes(data: BracketsDataset) -> dict[str, Bool[Tensor, "batch"]]:
 
 def component_scores(model, data: BracketsDataset) -> Float[Tensor, "component batch"]:
     out = sol.get_out_by_components(model, data)
-    return sol.get_unbalanced_scores(out, sol.get_pre_final_ln_dir(model, data), data.isbal)
+    return sol.get_unbalanced_scores(out, sol.get_pre_final_ln_dir(model, data), data.isbal).detach()
 
 
 def separation(scores: Float[Tensor, "batch"], positive: Tensor, negative: Tensor) -> float:
@@ -52,7 +52,7 @@ def failure_table(model, data: BracketsDataset | None = None) -> dict[str, dict[
         table[label] = {
             "total": separation(row, classes["total"], classes["balanced"]),
             "negative_only": separation(row, classes["negative_only"], classes["balanced"]),
-            "std": float(row.std()),
+            "std": float(row.detach().std()),
         }
     return table
 
@@ -163,3 +163,59 @@ def top_neurons(model, data: BracketsDataset | None = None, layer: int = 2, seq:
     r2 = 1 - float((total - chosen - (total - chosen).mean()).pow(2).mean() / (total - total.mean()).pow(2).mean())
     return {"neurons": [int(i) for i in order[:top]], "spread": [float(spread[i]) for i in order[:top]],
             "share_of_variance": r2, "n_active": int((spread > 0.05 * spread.max()).sum())}
+
+
+# ------------------------------------------------------------------ what the lesson's findings rest on
+
+
+def open_share(data: BracketsDataset) -> Float[Tensor, "batch"]:
+    """The share of '(' among all the brackets of each string (0.5 exactly when the counts are equal)."""
+    opens = (data.toks == OPEN).sum(-1).float()
+    return opens / ((data.toks == OPEN) | (data.toks == CLOSE)).sum(-1).float()
+
+
+def open_share_fit_at_start(model, data: BracketsDataset | None = None) -> dict[str, float]:
+    """R^2 of reading the string's share of '(' linearly off each head's output at position 0."""
+    data = analysis_data() if data is None else data
+    share = open_share(data)[:, None]
+    return {f"head {layer}.{head}": sol.fit_linear(head_outputs(model, data, layer)[head][:, 0], share).r2
+            for layer in range(model.cfg.n_layers) for head in range(model.cfg.n_heads)}
+
+
+def start_attention_to_brackets(model, layer: int, head: int, data: BracketsDataset | None = None
+                                ) -> dict[str, float]:
+    """How evenly the head attends from position 0 over the string: each bracket's attention times the
+    number of real tokens (1 = exactly uniform), its 5th and 95th percentiles, and the total attention on
+    '(' and on ')'."""
+    data = analysis_data() if data is None else data
+    pattern = sol.get_attn_probs(model, data, layer, head)[:, 0]
+    brackets = (data.toks == OPEN) | (data.toks == CLOSE)
+    relative = (pattern * data.mask.sum(-1, keepdim=True))[brackets]
+    return {"q05": float(relative.quantile(0.05)), "q95": float(relative.quantile(0.95)),
+            "to_open": float((pattern * (data.toks == OPEN)).sum(-1).mean()),
+            "to_close": float((pattern * (data.toks == CLOSE)).sum(-1).mean())}
+
+
+def ablation_at_start(model, data: BracketsDataset | None = None) -> dict[str, dict[str, float]]:
+    """Accuracy per failure class with each head's z mean-ablated (over balanced strings) at position 0 only."""
+    data = analysis_data() if data is None else data
+    return {f"head {layer}.{head}": class_accuracy(model, data, [mean_ablation_hook(data, layer, head, "0")])
+            for layer in range(model.cfg.n_layers) for head in range(model.cfg.n_heads)}
+
+
+def neuron_firing(model, data: BracketsDataset, layer: int, neuron: int, hooks: list | None = None
+                  ) -> dict[str, float]:
+    """The share of strings of each failure class on which one MLP neuron is active (> 0) at position 0."""
+    acts = []
+
+    def grab(post, hook):
+        acts.append(post[:, 0, neuron].detach().clone())
+
+    with t.no_grad():
+        model.run_with_hooks(data.toks, attention_mask=data.mask,
+                             fwd_hooks=(hooks or []) + [(f"blocks.{layer}.mlp.hook_post", grab)])
+    on = acts[0] > 0
+    classes = failure_classes(data)
+    return {"balanced": float(on[classes["balanced"]].float().mean()),
+            "unbalanced": float(on[~classes["balanced"]].float().mean()),
+            "negative_only": float(on[classes["negative_only"]].float().mean())}

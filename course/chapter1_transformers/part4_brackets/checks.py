@@ -165,7 +165,7 @@ def check_is_balanced_vectorized_return_both(is_balanced_vectorized_return_both)
             s = data.strs[i]
             hint = ""
             if k == 1 and s.count("(") != s.count(")"):
-                hint = (" Read from the right, as the model does: going right to left a ')' is +1 and a '(' "
+                hint = (" Read from the right, as this exercise asks: going right to left a ')' is +1 and a '(' "
                         "is -1, so the negative failure asks whether some *suffix* has more '(' than ')'.")
             elif k == 0:
                 hint = " Are START/END/PAD counted as 0, and is the elevation read over the whole string?"

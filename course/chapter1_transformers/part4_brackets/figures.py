@@ -52,17 +52,41 @@ def component_scores() -> go.Figure:
 
 
 def failure_scatter() -> go.Figure:
-    model = ref.load_brackets_model()
+    """Direct scores of head 1.0 (the best direct detector) and head 2.1 (the detector by ablation)."""
     scores, classes = _scores()
-    heads = analysis.detector_heads(model)
     ix = {label: i for i, label in enumerate(ref.COMPONENT_LABELS)}
     fig = go.Figure()
     groups = {"balanced": classes["balanced"], "total elevation failure": classes["total"],
               "negative failure only": classes["negative_only"]}
     for name, mask in groups.items():
-        fig.add_scatter(x=scores[ix[heads["total"]], mask].numpy(), y=scores[ix[heads["negative_only"]], mask].numpy(),
+        fig.add_scatter(x=scores[ix["head 1.0"], mask].numpy(), y=scores[ix["head 2.1"], mask].numpy(),
                         mode="markers", name=name, marker=dict(size=4, opacity=0.6))
-    fig.update_layout(xaxis_title=f"{heads['total']} score", yaxis_title=f"{heads['negative_only']} score", height=480)
+    fig.update_layout(xaxis_title="head 1.0 score", yaxis_title="head 2.1 score", height=480)
+    return fig
+
+
+def ablation_accuracy() -> go.Figure:
+    model = ref.load_brackets_model()
+    table = analysis.ablation_at_start(model)
+    fig = go.Figure()
+    for cls, name in (("balanced", "balanced"), ("total", "total elevation failure"),
+                      ("negative_only", "negative failure only")):
+        fig.add_bar(x=list(table), y=[row[cls] for row in table.values()], name=name)
+    fig.update_layout(barmode="group", height=400, yaxis=dict(range=[0, 1.02], tickformat=".0%"),
+                      yaxis_title="accuracy with the head ablated at position 0")
+    return fig
+
+
+def mlp2_neurons() -> go.Figure:
+    model, data = ref.load_brackets_model(), analysis.analysis_data()
+    neurons = analysis.top_neurons(model, data, layer=2, seq=0)["neurons"]
+    post = ref.get_activations(model, data, "blocks.2.mlp.hook_post")[:, 0]
+    fig = go.Figure()
+    for name, mask, colour in (("balanced", data.isbal, "#2a9d8f"), ("unbalanced", ~data.isbal, "#e76f51")):
+        for i, n in enumerate(neurons):
+            fig.add_box(y=post[mask, n].numpy(), x=[f"neuron {n}"] * int(mask.sum()), name=name,
+                        marker_color=colour, legendgroup=name, showlegend=i == 0, boxpoints=False)
+    fig.update_layout(boxmode="group", height=400, yaxis_title="activation at position 0 (after ReLU)")
     return fig
 
 

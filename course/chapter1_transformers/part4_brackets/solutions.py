@@ -169,7 +169,7 @@ def get_unbalanced_scores(out_by_components: Float[Tensor, "component batch seq 
 def is_balanced_vectorized_return_both(
     toks: Int[Tensor, "batch seq"],
 ) -> tuple[Bool[Tensor, "batch"], Bool[Tensor, "batch"]]:
-    """(total elevation failure, negative failure) for each string, reading right to left as the model does.
+    """(total elevation failure, negative failure) for each string, reading right to left (the published convention).
 
     Reading from the right, a ")" raises the elevation by 1 and a "(" lowers it. Total elevation failure:
     the whole string does not end at 0. Negative failure: some suffix has more "(" than ")", i.e. the
