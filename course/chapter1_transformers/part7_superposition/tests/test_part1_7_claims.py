@@ -85,7 +85,8 @@ def ci_five_in_two() -> dict:
 
 @cache
 def ci_sweep() -> dict:
-    return make_runs.sweep([1.0, 0.05], n_features=30, n_hidden=6, steps=2_000, n_batch=128)
+    """The shipped sweep re-made with the same seed and arguments (about 20 CPU seconds, the part's largest run)."""
+    return make_runs.sweep(make_runs.SWEEP_P)
 
 
 @cache
@@ -115,8 +116,17 @@ def ci_geometry() -> dict:
 
 
 @cache
+def ci_geometry_steps() -> dict:
+    """40 features in 10 dimensions at the sparsities around the 1/2 plateau, as in the shipped run (whose 100
+    features in 20 dimensions take too long to re-make in CI)."""
+    return make_runs.geometry([0.65, 0.42, 0.27, 0.18, 0.1, 0.02], n_features=40, n_hidden=10, steps=2_500,
+                              n_batch=128)
+
+
+@cache
 def ci_sae() -> dict:
-    return make_runs.sae([0.0, 1.0], model_steps=1_500, sae_steps=1_000, n_batch=256)
+    """The shipped SAE run is CI-sized already (about 10 CPU seconds): the test re-makes it with the same arguments."""
+    return make_runs.sae(make_runs.SAE_L1)
 
 
 def _instance(run: dict, p: float) -> int:
@@ -164,7 +174,7 @@ def test_intermediate_antipodal_pairs(source):
 @pytest.mark.parametrize("source", SOURCES)
 def test_sweep_dense_keeps_most_important_without_interference(source):
     """"With dense features, exactly 20 features — the 20 most important — have norm near 1, and none of
-    them overlaps with another: no superposition at all." (The CI run: 30 features in 6 dimensions.)"""
+    them overlaps with another: no superposition at all." (The CI run is the shipped one, re-made.)"""
     run = SHIPPED["sweep"] if source == "shipped" else ci_sweep()
     W = t.tensor(run["W"])
     n_hidden = W.shape[1]
@@ -188,10 +198,22 @@ def test_sweep_sparse_packs_more_features_with_interference(source):
 
 
 def test_sweep_counts_quoted_in_lesson():
-    """"more of them are represented (…)": the counts the lesson quotes are the shipped run's."""
-    counts = represented(t.tensor(SHIPPED["sweep"]["W"])).sum(-1).tolist()
+    """"more of them are represented (20, 23, 33, 40, 44, 54 of 100 features with norm above 0.5 …)": the re-made
+    run gives the counts the lesson quotes, and it is the shipped run that the figures draw."""
+    counts = represented(t.tensor(ci_sweep()["W"])).sum(-1).tolist()
+    assert counts == [20, 23, 33, 40, 44, 54]
     text = (figures.Path(figures.__file__).with_name("lesson.md")).read_text()
     assert f"({', '.join(str(c) for c in counts)} of 100" in text
+    assert ci_sweep()["p"] == SHIPPED["sweep"]["p"]
+    assert (t.tensor(ci_sweep()["W"]) - t.tensor(SHIPPED["sweep"]["W"])).abs().max() < 0.01
+
+
+def test_sweep_run_is_the_lessons_configuration():
+    """The lesson's code trains the shipped configuration (6 instances, 3,000 steps of 256, lr 1e-2)."""
+    text = (figures.Path(figures.__file__).with_name("lesson.md")).read_text()
+    assert "p = 20 ** -t.linspace(0, 1, cfg.n_instances)" in text
+    assert "n_batch=256, steps=100 if smoke() else 3_000, lr=1e-2" in text
+    assert make_runs.SWEEP_P == [round(float(x), 4) for x in 20 ** -t.linspace(0, 1, 6)]
 
 
 # ------------------------------------------------------------------ 3️⃣ correlated features
@@ -303,6 +325,44 @@ def test_geometry_dimensions_per_feature_falls(source):
     assert abs(run["dimensions_per_feature"][_instance(run, 0.42)] - 0.5) < 0.02
 
 
+def _geometry_steps(source: str) -> dict:
+    return SHIPPED["geometry"] if source == "shipped" else ci_geometry_steps()
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_geometry_split_below_one_half(source):
+    """"At p ≈ 0.27 the features split between 1/2 and a second, tight cluster a little below it" (CI: 40
+    features in 10 dimensions)"""
+    run = _geometry_steps(source)
+    D, norms = t.tensor(run["dimensionality"]), t.tensor(run["norms"])
+    i = _instance(run, 0.27)
+    d = D[i][norms[i] > 0.5]
+    at_half = (d - 0.5).abs() < 0.02
+    below = d[~at_half]
+    assert at_half.sum() >= 2 and len(below) >= 2  # two groups, each of several features
+    assert below.max() < 0.48 and below.max() - below.min() < 0.05  # one tight cluster below 1/2
+    if source == "shipped":
+        assert ((below > 0.44) & (below < 0.48)).all()  # the values the figure's hover shows
+    j = _instance(run, 0.42)  # negative control: one step denser, no second cluster
+    assert ((D[j][norms[j] > 0.5] - 0.5).abs() < 0.02).all()
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_geometry_dimensions_per_feature_in_steps(source):
+    """"In between, the dimensions per feature fall as features get sparser, but in steps: from p ≈ 0.42 to
+    p ≈ 0.27 they hardly move, while each neighbouring step of the sweep takes more than three times as much\""""
+    run = _geometry_steps(source)
+    ps = [0.65, 0.42, 0.27, 0.18]
+    dpf = [run["dimensions_per_feature"][_instance(run, p)] for p in ps]
+    before, plateau, after = dpf[0] - dpf[1], dpf[1] - dpf[2], dpf[2] - dpf[3]
+    assert 0 < plateau < 0.05
+    assert before > 3 * plateau and after > 3 * plateau
+    # negative control: a smooth curve (linear in log p through the same end points) has no such flat step
+    logp = t.log(t.tensor([run["p"][_instance(run, p)] for p in ps]))
+    smooth = dpf[0] + (dpf[3] - dpf[0]) * (logp - logp[0]) / (logp[3] - logp[0])
+    assert not (smooth[0] - smooth[1] > 3 * (smooth[1] - smooth[2]) < smooth[2] - smooth[3])
+
+
 # ------------------------------------------------------------------ 4️⃣ a privileged basis
 
 
@@ -382,13 +442,24 @@ def _at(run: dict, l1: float) -> int:
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_sae_needs_sparsity_to_find_features(source):
-    """"With no L1 penalty, or a small one (up to 0.1), … finds at most 3 of the 20 true features … at L1 = 1.0
-    all 20, each with a decoder row at cosine above 0.99\""""
+    """"With no L1 penalty, or a small one (up to 0.1), … finds at most 3 of the 20 true features … At L1 = 0.3 it
+    finds 19 of them, and at L1 = 1.0 all 20, each with a decoder row at cosine above 0.99" (the CI run is the
+    shipped one, re-made)"""
     run = SHIPPED["sae"] if source == "shipped" else ci_sae()
     assert run["represented"] == run["n_features"] == 20
-    assert run["recovered"][_at(run, 0.0)] <= 3  # negative control: no sparsity penalty
+    assert max(run["recovered"][: _at(run, 0.1) + 1]) <= 3  # negative control: no or little sparsity penalty
+    assert run["recovered"][_at(run, 0.3)] == 19
     assert run["recovered"][_at(run, 1.0)] == 20
     assert min(run["best_cosine"][_at(run, 1.0)]) > 0.99
-    if source == "shipped":
-        assert max(run["recovered"][: _at(run, 0.1) + 1]) <= 3
-        assert run["recovered"][_at(run, 0.3)] == 19
+
+
+def test_sae_ci_run_matches_shipped():
+    """The re-made SAE run is the shipped one (same seed and arguments), up to the JSON's rounding, and the
+    lesson's code trains that configuration."""
+    run, shipped = ci_sae(), SHIPPED["sae"]
+    assert run["recovered"] == shipped["recovered"] and run["alive"] == shipped["alive"]
+    assert (t.tensor(run["best_cosine"]) - t.tensor(shipped["best_cosine"])).abs().max() < 0.01
+    text = (figures.Path(figures.__file__).with_name("lesson.md")).read_text()
+    assert "l1 = t.tensor([0.0, 0.01, 0.03, 0.1, 0.3, 1.0])" in text
+    assert make_runs.SAE_L1 == [0.0, 0.01, 0.03, 0.1, 0.3, 1.0]
+    assert "n_latents=40, l1_coeffs=l1, n_batch=256, steps=100 if smoke() else 2_000" in text
