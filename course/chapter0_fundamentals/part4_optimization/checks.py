@@ -226,7 +226,7 @@ def _random_hyper(rng: np.random.Generator, kind: str) -> dict[str, Any]:
 
 
 def _check_optimizer(cls: Any, torch_cls: type, cases: list[dict[str, Any]], n_random: int = 4,
-                     n_steps: int = 12) -> str:
+                     n_steps: int = 8) -> str:
     expect_type(cls, type, cls.__name__ if hasattr(cls, "__name__") else "your optimizer")
     rng = np.random.default_rng(len(cases))
     all_cases = cases + [_random_hyper(rng, torch_cls.__name__.removesuffix("W")) for _ in range(n_random)]
@@ -337,7 +337,9 @@ def offline_wandb(sweep_params: dict[str, Any] | None = None) -> Iterator[Path]:
                "WANDB_DISABLE_CODE": "true", "WANDB_DISABLE_GIT": "true", "WANDB_CACHE_DIR": str(root / "cache"),
                "WANDB_CONFIG_DIR": str(root / "config"), "WANDB_DATA_DIR": str(root / "data"),
                "WANDB_ARTIFACT_DIR": str(root / "artifacts"), "WANDB_SWEEP_PARAM_PATH": None,
-               "WANDB_SWEEP_ID": None, "WANDB_RUN_ID": None, "WANDB_RESUME": None}
+               "WANDB_SWEEP_ID": None, "WANDB_RUN_ID": None, "WANDB_RESUME": None,
+               # not the list of installed packages: reading every package's metadata costs ~0.2 s per run
+               "WANDB__SAVE_REQUIREMENTS": "false"}
         if sweep_params is not None:
             path = root / "sweep-params.yaml"
             path.write_text(json.dumps({k: {"value": v} for k, v in sweep_params.items()}))
@@ -461,6 +463,118 @@ def check_WandbResNetTrainer(WandbResNetTrainer: type) -> str:
                            "(with wandb.Image cells) under 'examples' after every epoch.")
     return (f"offline run read back: config from the sweep, {n_steps} losses (max_steps_per_epoch), 2 accuracies, "
             "example table; the run is finished even when training crashes")
+
+
+@time_limit(60)
+def check_save_model_artifact(save_model_artifact: Callable) -> str:
+    import wandb
+
+    model = tiny_model(seed=3)
+    with offline_wandb() as root:
+        wandb.init(project="arena-check", name="artifact-check", mode="offline")
+        returned = save_model_artifact(model, "tiny-model", {"accuracy": 0.25, "epochs": 2})
+        if wandb.run is None:
+            raise CheckFailure("save_model_artifact finished the run: it should log the artifact to the run in progress "
+                               "and leave it open (whoever started the run finishes it).")
+        wandb.finish()
+        runs = offline_runs(root)
+        if len(runs) != 1:
+            raise CheckFailure(f"expected one W&B run (the one the check started), found {len(runs)}: do not call "
+                               "wandb.init inside save_model_artifact.")
+        logged = ref.read_offline_run(runs[0])["artifacts"]
+        if not logged:
+            raise CheckFailure("no artifact was logged to the run: after adding the file to the wandb.Artifact, call "
+                               "wandb.log_artifact(artifact) (or run.log_artifact).")
+        art = logged[-1]
+        if not isinstance(returned, wandb.Artifact):
+            raise CheckFailure(f"save_model_artifact should return the wandb.Artifact it logged, got {type(returned).__name__}")
+        expect_equal(art["name"], "tiny-model", "the logged artifact's name")
+        if art["type"] != "model":
+            raise CheckFailure(f"the artifact's type should be 'model' (W&B's model registry and lineage views "
+                               f"look for it), got {art['type']!r}")
+        if art["metadata"] != {"accuracy": 0.25, "epochs": 2}:
+            raise CheckFailure(f"the artifact's metadata should be the dict passed in, {{'accuracy': 0.25, 'epochs': 2}}; "
+                               f"got {art['metadata']!r}")
+        if list(art["files"]) != ["model.pt"]:
+            raise CheckFailure(f"the artifact should hold one file, model.pt; it holds {sorted(art['files'])}")
+        try:
+            state = t.load(art["files"]["model.pt"], weights_only=True)
+        except Exception as err:  # noqa: BLE001 - pickled modules fail here, whatever the exact error
+            raise CheckFailure("model.pt could not be loaded with torch.load(path, weights_only=True) "
+                               f"({type(err).__name__}). Save model.state_dict(), not the model object: a pickled "
+                               "module can only be loaded by unpickling arbitrary code.") from None
+        if not isinstance(state, dict):
+            raise CheckFailure(f"model.pt should hold model.state_dict() (a dict of tensors), got {type(state).__name__}")
+        fresh = tiny_model(seed=4)
+        try:
+            fresh.load_state_dict(state)
+        except RuntimeError as err:
+            raise CheckFailure(f"model.pt does not load into a model of the same architecture: {err}") from None
+    x = t.randn(5, 3, 8, 8, generator=t.Generator().manual_seed(0))
+    with t.no_grad():
+        expect_close(fresh(x), model(x), "outputs of a model loaded from the artifact vs the saved model")
+    return "one 'model' artifact with the metadata, holding a state_dict that reloads to the same outputs"
+
+
+@time_limit(60)
+def check_sweep_train(sweep_train: Callable) -> str:
+    train_set, test_set = tiny_datasets(n_train=8, n_test=4)
+    base = ref.WandbResNetTrainingArgs(batch_size=8, epochs=1, learning_rate=1e-3, n_examples=1, max_steps_per_epoch=1,
+                                       wandb_project="arena-check", wandb_group="base-group")
+    built: list[t.nn.Module] = []
+
+    def make_model() -> t.nn.Module:
+        built.append(tiny_model(seed=len(built)))
+        return built[-1]
+
+    def one_trial(params: dict[str, Any] | None, agent: dict[str, Any] | None, how: str) -> tuple[Any, dict]:
+        n_built = len(built)
+        with offline_wandb(sweep_params=agent) as root:
+            try:
+                value = sweep_train(*([] if params is None else [params]), train_set=train_set, test_set=test_set,
+                                    base_args=base, make_model=make_model)
+            except TypeError as err:
+                if params is None and "NoneType" in str(err):
+                    raise CheckFailure(f"{how}, sweep_train raised TypeError: {err}. A wandb agent calls it with no "
+                                       "params (None): use `params or {}`.") from None
+                raise
+            runs = offline_runs(root)
+            if len(runs) != 1:
+                raise CheckFailure(f"{how}, sweep_train should make exactly one W&B run (the trainer starts it); "
+                                   f"found {len(runs)}.")
+            logged = ref.read_offline_run(runs[0])
+        if len(built) != n_built + 1:
+            raise CheckFailure(f"{how}, sweep_train called make_model {len(built) - n_built} times; call it once per "
+                               "trial, so every trial trains a fresh model.")
+        accuracies = _series(logged["history"], "accuracy")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise CheckFailure(f"{how}, sweep_train should return the final accuracy as a float, got "
+                               f"{type(value).__name__}: {value!r:.80}")
+        if not accuracies or not math.isclose(value, accuracies[-1], rel_tol=1e-6, abs_tol=1e-9):
+            raise CheckFailure(f"{how}, sweep_train returned {value!r}, but the last accuracy the run logged is "
+                               f"{accuracies[-1] if accuracies else '(none)'}; return history['accuracy'][-1].")
+        return value, logged["config"]
+
+    agent = {"learning_rate": 0.0234, "batch_size": 4, "epochs": 2}
+    _, config = one_trial(None, agent, "Called by a wandb agent (no params; the agent chose " + _fmt(agent) + ")")
+    for key, value in agent.items():
+        if config.get(key) != value:
+            raise CheckFailure(f"under a wandb agent that chose {key}={value}, the run's config has {key}="
+                               f"{config.get(key)!r}: let the trainer read the agent's values from wandb.config "
+                               "(do not call wandb.init yourself with other values).")
+    params = {"learning_rate": 0.0345, "epochs": 2}
+    _, config = one_trial(params, None, "Called by the Optuna runner with params " + _fmt(params))
+    for key, value in params.items():
+        if config.get(key) != value:
+            raise CheckFailure(f"sweep_train({params}) trained with {key}={config.get(key)!r} (from the run's config), "
+                               f"not the trial's {value}: replace the fields in params in base_args, "
+                               "replace(base_args, **params).")
+    for key in ("wandb_group", "n_examples", "max_steps_per_epoch"):
+        if config.get(key) != getattr(base, key):
+            raise CheckFailure(f"sweep_train({params}, base_args=...) lost base_args.{key}={getattr(base, key)!r} "
+                               f"(the run's config has {config.get(key)!r}): start from base_args and replace only "
+                               "the fields in params.")
+    return "as a wandb agent's function (config from the agent) and with Optuna's params; fresh model, final accuracy"
 
 
 def _support(spec: dict[str, Any]) -> tuple:

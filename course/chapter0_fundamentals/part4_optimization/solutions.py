@@ -419,9 +419,11 @@ class WandbResNetTrainer(ResNetTrainer):
 def read_offline_run(run_dir: str | Path) -> dict[str, Any]:
     """Read back what a W&B run logged, from its local run directory (wandb/offline-run-... or run-...).
 
-    Returns {"config": {...}, "history": [one dict per wandb.log call], "summary": {...}} by parsing
-    the run's .wandb file (a log of protobuf records; no network, no account needed). Nested keys are
-    joined with "/", e.g. a logged table appears as "examples/_type": "table-file"."""
+    Returns {"config": {...}, "history": [one dict per wandb.log call], "summary": {...}, "artifacts":
+    [{"name", "type", "aliases", "metadata", "files": {path in the artifact: local copy}}, ...]} by
+    parsing the run's .wandb file (a log of protobuf records; no network, no account needed). Nested
+    keys are joined with "/", e.g. a logged table appears as "examples/_type": "table-file", and a
+    gradient histogram from wandb.watch as "gradients/<parameter name>/bins" and ".../values"."""
     import json
 
     from wandb.proto import wandb_internal_pb2 as pb
@@ -448,7 +450,7 @@ def read_offline_run(run_dir: str | Path) -> dict[str, Any]:
     def key(item) -> str:
         return item.key or "/".join(item.nested_key)
 
-    out: dict[str, Any] = {"config": {}, "history": [], "summary": {}}
+    out: dict[str, Any] = {"config": {}, "history": [], "summary": {}, "artifacts": []}
     for raw in records:
         record = pb.Record()
         record.ParseFromString(raw)
@@ -461,9 +463,36 @@ def read_offline_run(run_dir: str | Path) -> dict[str, Any]:
             out["history"].append({key(i): json.loads(i.value_json) for i in record.history.item})
         elif kind == "summary":
             out["summary"].update({key(i): json.loads(i.value_json) for i in record.summary.update})
+        elif kind == "artifact":
+            art = record.artifact
+            out["artifacts"].append({"name": art.name, "type": art.type, "aliases": list(art.aliases),
+                                     "metadata": json.loads(art.metadata or "{}"),
+                                     "files": {f.path: f.local_path for f in art.manifest.contents}})
     out["config"] = {k: (v["value"] if isinstance(v, dict) and "value" in v else v)
                      for k, v in out["config"].items() if k != "_wandb"}
     return out
+
+
+def save_model_artifact(model: t.nn.Module, name: str, metadata: dict[str, Any] | None = None) -> "wandb.Artifact":
+    """Save model's weights as a W&B artifact of type "model" in the current run, and return the artifact.
+
+    Write model.state_dict() (the weights only, not the pickled module) with torch.save to a file named
+    "model.pt" in a temporary directory, put that file in wandb.Artifact(name, type="model",
+    metadata=metadata), and log it to the run in progress with wandb.log_artifact (a run must have been
+    started with wandb.init; leave it open). W&B copies the file when it is added, so the temporary
+    directory may be deleted afterwards. Load it back with model.load_state_dict(torch.load(path,
+    weights_only=True))."""
+    # SOLUTION
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="arena-model-") as tmp:
+        path = Path(tmp) / "model.pt"
+        t.save(model.state_dict(), path)
+        artifact = wandb.Artifact(name, type="model", metadata=metadata or {})
+        artifact.add_file(str(path))
+        wandb.log_artifact(artifact)
+    return artifact
+    # END SOLUTION
 
 
 class SweepConfigError(ValueError):
@@ -649,15 +678,21 @@ def suggest_from_sweep_config(trial: optuna.Trial, parameters: dict[str, dict[st
 def sweep_train(params: dict[str, Any] | None = None, *, train_set: Dataset, test_set: Dataset,
                 base_args: WandbResNetTrainingArgs | None = None,
                 make_model: Callable[[], t.nn.Module] | None = None) -> float:
-    """One sweep trial: train a WandbResNetTrainer and return its final test accuracy.
+    """One sweep trial: train a WandbResNetTrainer with the trial's hyperparameters, return its final accuracy.
 
-    Under `wandb.agent` call it with no params: the agent hands its choices to wandb.init, and the
-    trainer reads them from wandb.config. The local Optuna runner passes its choices as `params`,
-    which go into the run's config the same way."""
+    It has two callers. wandb.agent calls it with no params: the agent hands its choices to wandb.init,
+    and the trainer reads them back from wandb.config. The local Optuna runner passes its choices as
+    params ({name: value}). So: start from base_args (WandbResNetTrainingArgs() if None) with the fields
+    in params (if any) replaced; build a fresh model with make_model() for every trial when make_model
+    is given (else pass model=None); train one WandbResNetTrainer (it starts, logs and finishes the W&B
+    run); return the *last* accuracy it logged, the value a W&B sweep compares (a run's summary keeps
+    the last value logged under a key), as a float."""
+    # SOLUTION
     args = replace(base_args or WandbResNetTrainingArgs(), **(params or {}))
     model = make_model() if make_model is not None else None
     history = WandbResNetTrainer(args, train_set, test_set, model=model).train()
-    return history["accuracy"][-1]
+    return float(history["accuracy"][-1])
+    # END SOLUTION
 
 
 def run_offline_sweep(sweep_config: dict[str, Any], train_fn: Callable[[dict[str, Any]], float],

@@ -681,3 +681,86 @@ class AdamFloat32State(ref.Adam):
         super().__init__(params, lr, betas, eps, weight_decay)
         self.ms = [t.zeros(p.shape) for p in self.params]
         self.vs = [t.zeros(p.shape) for p in self.params]
+
+
+# ------------------------------------------------------------------------ model artifacts
+
+
+@wrong("save_model_artifact", "saves the whole model object (pickled module), which weights_only loading refuses")
+def save_model_artifact_pickled_module(model, name, metadata=None):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.pt"
+        t.save(model, path)
+        artifact = wandb.Artifact(name, type="model", metadata=metadata or {})
+        artifact.add_file(str(path))
+        wandb.log_artifact(artifact)
+    return artifact
+
+
+@wrong("save_model_artifact", "builds the artifact but never logs it to the run")
+def save_model_artifact_not_logged(model, name, metadata=None):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.pt"
+        t.save(model.state_dict(), path)
+        artifact = wandb.Artifact(name, type="model", metadata=metadata or {})
+        artifact.add_file(str(path))
+    return artifact
+
+
+@right("save_model_artifact", "the run object's log_artifact, a file kept in the working directory, safetensors-free torch.save")
+def save_model_artifact_run_method(model, name, metadata=None):
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp()) / "model.pt"
+    t.save({k: v.detach().clone() for k, v in model.state_dict().items()}, path)
+    artifact = wandb.Artifact(name=name, type="model", metadata=dict(metadata or {}))
+    artifact.add_file(local_path=str(path), name="model.pt")
+    wandb.run.log_artifact(artifact)
+    return artifact
+
+
+# ------------------------------------------------------------------------ the sweep's training function
+
+
+@wrong("sweep_train", "ignores params: every Optuna trial trains with base_args")
+def sweep_train_ignores_params(params=None, *, train_set, test_set, base_args=None, make_model=None):
+    args = base_args or ref.WandbResNetTrainingArgs()
+    model = make_model() if make_model is not None else None
+    return ref.WandbResNetTrainer(args, train_set, test_set, model=model).train()["accuracy"][-1]
+
+
+@wrong("sweep_train", "replace(base_args, **params) with params None, as a wandb agent calls it")
+def sweep_train_params_required(params=None, *, train_set, test_set, base_args=None, make_model=None):
+    args = replace(base_args or ref.WandbResNetTrainingArgs(), **params)
+    model = make_model() if make_model is not None else None
+    return ref.WandbResNetTrainer(args, train_set, test_set, model=model).train()["accuracy"][-1]
+
+
+@wrong("sweep_train", "builds the arguments from params alone, losing base_args (group, steps, examples)")
+def sweep_train_drops_base_args(params=None, *, train_set, test_set, base_args=None, make_model=None):
+    args = ref.WandbResNetTrainingArgs(**(params or {}))
+    model = make_model() if make_model is not None else None
+    return ref.WandbResNetTrainer(args, train_set, test_set, model=model).train()["accuracy"][-1]
+
+
+@wrong("sweep_train", "returns the training history instead of the final accuracy")
+def sweep_train_returns_history(params=None, *, train_set, test_set, base_args=None, make_model=None):
+    args = replace(base_args or ref.WandbResNetTrainingArgs(), **(params or {}))
+    model = make_model() if make_model is not None else None
+    return ref.WandbResNetTrainer(args, train_set, test_set, model=model).train()
+
+
+@right("sweep_train", "merges the dataclass as a dict and reads the accuracy from the returned history")
+def sweep_train_dict_merge(params=None, *, train_set, test_set, base_args=None, make_model=None):
+    merged = {**asdict(base_args or ref.WandbResNetTrainingArgs()), **(params or {})}
+    trainer = ref.WandbResNetTrainer(ref.WandbResNetTrainingArgs(**merged), train_set, test_set,
+                                     model=make_model() if make_model else None)
+    history = trainer.train()
+    return history["accuracy"][len(history["accuracy"]) - 1]

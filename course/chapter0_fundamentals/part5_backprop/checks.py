@@ -77,7 +77,11 @@ def _uses(*names: str) -> Callable:
 
 
 def _torch_grads(fn: Callable, *arrays: Any, grad_out: np.ndarray) -> list[np.ndarray]:
-    """Gradients of sum(fn(*tensors) * grad_out) with respect to every array argument."""
+    """Gradients of sum(fn(*tensors) * grad_out) with respect to every array argument.
+
+    Checks backpropagate an upstream gradient as `(out * g).sum().backward()`, never `out.backward(g)`:
+    in torch 2.x, passing a gradient tensor to backward imports torch.fx's symbolic shapes and sympy,
+    half a second of CPU in a cold `arena check 0.5` (issue 16)."""
     ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) if isinstance(a, np.ndarray) else a
           for a in arrays]
     out = fn(*ts)
@@ -607,7 +611,7 @@ def check_backprop(backprop: Callable) -> str:
                            "grad_out through unchanged). Make a new array: `old + new`.")
     tp, tq = torch.tensor(p.array, requires_grad=True), torch.tensor(q.array, requires_grad=True)
     for _ in range(2):
-        ((tp + tq) + tp).backward(torch.tensor(shared_copy))
+        (((tp + tq) + tp) * torch.tensor(shared_copy)).sum().backward()
     try:
         _compare_leaf_grads(T, [p, q], [tp, tq], what)
     except CheckFailure as err:
@@ -624,7 +628,7 @@ def check_backprop(backprop: Callable) -> str:
     backprop(z, T(end_grad))
     tx, ty = torch.tensor(x.array, requires_grad=True), torch.tensor(y.array, requires_grad=True)
     tz = 2.0 * torch.log(tx * ty) * torch.tensor(w.array)
-    tz.backward(torch.tensor(end_grad))
+    (tz * torch.tensor(end_grad)).sum().backward()
     _compare_leaf_grads(T, [x, y, w], [tx, ty, torch.tensor(w.array)],
                         "z = 2 * log(x * y) * w with x (2, 1), y (3,), w not requiring grad, and an end_grad")
 
@@ -1073,7 +1077,7 @@ def check_cross_entropy(cross_entropy: Callable) -> str:
         _expect_array(loss.array, tloss.detach().numpy(), f"cross_entropy on {desc} (one loss per example)")
         g = rng.normal(size=labels.shape)
         backprop(loss, T(g))
-        tloss.backward(torch.tensor(g))
+        (tloss * torch.tensor(g)).sum().backward()
         if x.grad is None:
             raise CheckFailure(f"after backprop through cross_entropy on {desc}, the logits' .grad is None")
         _expect_array(x.grad.array, tl.grad.numpy(), f"gradient of cross_entropy on {desc} w.r.t. the logits")
@@ -1185,3 +1189,53 @@ def check_einsum_back0(einsum_back0: Callable) -> str:
         except CheckFailure as err:
             raise CheckFailure(f"{err}{note}") from None
     return f"{len(EINSUM_SPECS)} specs vs torch: matmul, batched, dot, outer, attention scores, indices summed away"
+
+
+# (input shape, number of inputs, dim): dims at the front, in the middle, at the end, negative, and
+# stacks of 1-D arrays and of scalars.
+STACK_CASES = [((3, 4), 3, 0), ((3, 4), 2, 1), ((3, 4), 4, 2), ((2, 3, 4), 3, -1), ((2, 3, 4), 2, -2),
+               ((5,), 3, 1), ((5,), 2, -2), ((), 4, 0), ((2, 2), 1, 1), ((2, 3), 3, -3)]
+
+
+def _stack_hint(got: np.ndarray, g: np.ndarray, position: int, dim: int, n_dims: int) -> str:
+    """What a wrong stack_back seems to have done, for the check's message ("" if nothing recognised)."""
+
+    def is_slice(axis: int) -> bool:
+        if position >= g.shape[axis]:
+            return False
+        wrong = np.take(g, position, axis=axis)
+        return got.shape == wrong.shape and np.allclose(got, wrong)
+
+    if dim % n_dims != 0 and is_slice(0):
+        return (f" Your result is grad_out[{position}], the slice along dim 0, but the inputs were stacked "
+                f"along dim {dim}: take index {position} along that dimension (np.take(..., axis=dim)).")
+    small = dim % (n_dims - 1) if n_dims > 1 else 0
+    if dim < 0 and small != dim % n_dims and is_slice(small):
+        return (f" Your result is the slice along dim {small}: you turned dim={dim} into a positive index with "
+                f"the inputs' number of dimensions ({n_dims - 1}), but in np.stack a negative dim counts from "
+                f"the end of the output's {n_dims} dimensions.")
+    return ""
+
+
+def check_stack_back(stack_back: Callable) -> str:
+    for k, (shape, n, dim) in enumerate(STACK_CASES):
+        arrays = [_rng(10 * k + i).normal(size=shape) for i in range(n)]
+        ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+        tout = torch.stack(ts, dim=dim)
+        g = _rng(1000 + k).normal(size=tuple(tout.shape))
+        (tout * torch.tensor(g)).sum().backward()
+        for position in range(n):
+            what = (f"stack_back(grad_out, out, *arrays, dim={dim}, position={position}) for {n} arrays of "
+                    f"shape {shape} (out has shape {tuple(tout.shape)})")
+            got = _as_array(stack_back(g, tout.detach().numpy(), *arrays, dim=dim, position=position), what)
+            hint = _stack_hint(got, g, position, dim, g.ndim)
+            if got.shape != shape:
+                extra = " Drop the stacked dimension (np.split keeps it with size 1; np.take or indexing removes it)." \
+                    if got.shape == shape[:dim % g.ndim] + (1,) + shape[dim % g.ndim:] else ""
+                raise CheckFailure(f"{what}: expected a gradient shaped like the input, {shape}, got shape "
+                                   f"{got.shape}.{extra or hint}")
+            try:
+                _expect_array(got, ts[position].grad.numpy(), what)
+            except CheckFailure as err:
+                raise CheckFailure(f"{err}{hint}") from None
+    return f"{len(STACK_CASES)} stacks vs torch.stack: first, middle, last and negative dims, 1-D and scalar inputs"

@@ -1,5 +1,6 @@
 """Reference solutions for part 0.5: a small autograd framework on top of numpy."""
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -410,6 +411,9 @@ def back_funcs() -> "BackwardFuncLookup":
     for forward_fn, arg_position, back_name in BACKWARD_RULES:
         if back_name in defined:
             lookup.add_back_func(forward_fn, arg_position, defined[back_name])
+    if "stack_back" in defined:  # bonus: stack takes any number of inputs, so one entry per position
+        for position in range(STACK_MAX_INPUTS):
+            lookup.add_back_func(_stack, position, functools.partial(defined["stack_back"], position=position))
     return lookup
 
 
@@ -941,6 +945,37 @@ def einsum_back1(grad_out: Arr, out: Arr, a: Arr, b: Arr, spec: str) -> Arr:
 
 
 einsum = wrap_forward_fn(_einsum2)
+
+
+# ============================================================================ 5️⃣ bonus: stack
+
+# The most inputs one stack() call takes: back_funcs() registers stack_back once per input position.
+STACK_MAX_INPUTS = 64
+
+
+def _stack(*arrays: Arr, dim: int = 0) -> Arr:
+    """np.stack(arrays, axis=dim), with each array its own positional argument, so that
+    wrap_forward_fn records each input Tensor as a parent at its own position."""
+    return np.stack(arrays, axis=dim)
+
+
+def stack_back(grad_out: Arr, out: Arr, *arrays: Arr, dim: int = 0, position: int = 0) -> Arr:
+    """Backward function of out = np.stack(arrays, axis=dim) with respect to arrays[position].
+
+    out has one more dimension than the inputs, inserted at `dim`; `dim` may be negative, and then
+    counts from the end of out's dimensions, as in np.stack. arrays[position] is the slice of out at
+    index `position` along that dimension. Return dL/d(arrays[position]), shaped like arrays[position]."""
+    # SOLUTION
+    return np.take(grad_out, position, axis=dim)
+    # END SOLUTION
+
+
+def stack(tensors: Iterable[Tensor], dim: int = 0) -> Tensor:
+    """Join Tensors of the same shape along a new dimension `dim`, like torch.stack."""
+    tensors = list(tensors)
+    if not 1 <= len(tensors) <= STACK_MAX_INPUTS:
+        raise ValueError(f"stack takes 1 to {STACK_MAX_INPUTS} tensors, got {len(tensors)}")
+    return wrap_forward_fn(_stack)(*tensors, dim=dim)  # each tensor a positional argument: its own parent
 
 
 # Which backward function handles which (forward function, argument position); see back_funcs().

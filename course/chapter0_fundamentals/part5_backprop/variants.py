@@ -572,3 +572,31 @@ def einsum_back0_ones(grad_out: Arr, out: Arr, a: Arr, b: Arr, spec: str) -> Arr
     missing = "".join(ch for ch in sa if ch not in result and ch not in sb)
     ones = np.ones([a.shape[sa.index(ch)] for ch in missing])
     return np.einsum(f"{result},{sb},{missing}->{sa}", grad_out, b, ones)
+
+
+# ---------------------------------------------------------------- bonus: stack
+
+
+@wrong("stack_back", "unstacks along dim 0 whatever dim the inputs were stacked along")
+def stack_back_first_dim(grad_out: Arr, out: Arr, *arrays: Arr, dim: int = 0, position: int = 0) -> Arr:
+    return grad_out[position]
+
+
+@wrong("stack_back", "turns a negative dim into a positive one with the inputs' number of dimensions, not out's")
+def stack_back_input_ndim(grad_out: Arr, out: Arr, *arrays: Arr, dim: int = 0, position: int = 0) -> Arr:
+    return np.take(grad_out, position, axis=dim % arrays[position].ndim if arrays[position].ndim else 0)
+
+
+@wrong("stack_back", "splits grad_out with np.split and keeps the stacked dimension (size 1)")
+def stack_back_keeps_dim(grad_out: Arr, out: Arr, *arrays: Arr, dim: int = 0, position: int = 0) -> Arr:
+    return np.split(grad_out, len(arrays), axis=dim)[position]
+
+
+@right("stack_back", "moves the stacked dimension to the front, then indexes it")
+def stack_back_moveaxis(grad_out: Arr, out: Arr, *arrays: Arr, dim: int = 0, position: int = 0) -> Arr:
+    return np.moveaxis(grad_out, dim, 0)[position]
+
+
+@right("stack_back", "np.split along dim, then squeezes the size-1 dimension away")
+def stack_back_split(grad_out: Arr, out: Arr, *arrays: Arr, dim: int = 0, position: int = 0) -> Arr:
+    return np.split(grad_out, len(arrays), axis=dim)[position].squeeze(axis=dim)

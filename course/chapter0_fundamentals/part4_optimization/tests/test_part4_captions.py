@@ -32,3 +32,21 @@ def test_sgd_path_caption_states_the_drawn_end_points() -> None:
     y_claim = float(re.search(r"y \\approx (-?[\d.]+)", caption.replace("−", "-")).group(1))
     assert _end(0.1, 0.9)[1] == pytest.approx(y_claim, abs=0.06)
     assert _end(0.1, 0.9)[1] < _end(0.1, 0.0)[1] - 5  # momentum really does go much further
+
+
+def test_resnet_from_scratch_section_quotes_the_model() -> None:
+    """The bonus section's numbers about our ResNet34: parameter count, and the 8x8 / 1x1 sizes the
+    ImageNet stem leaves of a 32x32 CIFAR image."""
+    import torch
+
+    from course.chapter0_fundamentals.part3_resnets.solutions import ResNet34
+
+    text = " ".join(get_part("0.4").path.joinpath("lesson.md").read_text().split())
+    model = ResNet34(n_classes=10)
+    n_params = sum(p.numel() for p in model.parameters())
+    assert f"{n_params:,} parameters of our ResNet34" in text
+    with torch.no_grad():
+        after_stem = model.in_layers(torch.zeros(1, 3, 32, 32))
+        last = model.residual_layers(after_stem)
+    assert tuple(after_stem.shape[-2:]) == (8, 8) and "to 8×8 before the first residual block" in text
+    assert tuple(last.shape[-2:]) == (1, 1) and "a single 1×1 position" in text

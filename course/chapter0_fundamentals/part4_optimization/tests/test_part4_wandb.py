@@ -80,3 +80,29 @@ def test_offline_sweep_rejects_invalid_config(tmp_path: Path) -> None:
     with pytest.raises(ref.SweepConfigError, match="unknown method"):
         ref.run_offline_sweep({"method": "gird", "parameters": {"x": {"value": 1}}}, lambda p: 0.0, 1,
                               storage=f"sqlite:///{tmp_path / 's.db'}")
+
+
+def test_watch_logs_gradient_histograms_and_the_model_is_saved_as_an_artifact() -> None:
+    """The lesson's watch + artifact cell, offline: histograms of every parameter's gradient (and, with
+    log="all", of the parameters), and a 'model' artifact whose weights reload."""
+    import torch
+    import wandb
+
+    train_set, test_set = checks.tiny_datasets(n_train=8, n_test=4)
+    args = ref.WandbResNetTrainingArgs(batch_size=4, epochs=1, n_examples=1, wandb_name="watched")
+    with checks.offline_wandb() as root:
+        trainer = ref.WandbResNetTrainer(args, train_set, test_set, model=checks.tiny_model())
+        wandb.watch(trainer.model, log="all", log_freq=1)
+        for imgs, labels in trainer.train_loader:
+            wandb.log({"loss": float(trainer.training_step(imgs, labels))})
+        ref.save_model_artifact(trainer.model, "tiny", metadata={"accuracy": trainer.evaluate()})
+        wandb.finish()
+        logged = ref.read_offline_run(checks.offline_runs(root)[0])
+        (artifact,) = logged["artifacts"]
+        state = torch.load(artifact["files"]["model.pt"], weights_only=True)
+    names = [name for name, _ in trainer.model.named_parameters()]
+    keys = {k for row in logged["history"] for k in row}
+    for name in names:
+        assert f"gradients/{name}/values" in keys and f"parameters/{name}/values" in keys
+    assert artifact["name"] == "tiny" and artifact["type"] == "model" and "accuracy" in artifact["metadata"]
+    assert all(torch.equal(state[k], v) for k, v in trainer.model.state_dict().items())

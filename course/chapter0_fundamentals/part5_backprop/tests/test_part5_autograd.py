@@ -187,3 +187,27 @@ def test_training_smoke_runs_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(losses) == 5 and all(np.isfinite(losses))
     assert losses[-1] < losses[0]
     assert 0.0 <= accuracy <= 1.0
+
+
+@pytest.mark.parametrize(("shape", "dim"), [((3, 4), 0), ((3, 4), 1), ((3, 4), -1), ((2, 3, 2), -2), ((), 0)])
+def test_stack_backprops_through_every_input_like_torch(shape: tuple, dim: int) -> None:
+    """The bonus stack: each input is its own parent (registered once per position), one used twice."""
+    rng = np.random.default_rng(len(shape) + dim)
+    arrays = [rng.normal(size=shape) for _ in range(3)]
+    ours = [ref.Tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = ref.stack([ours[0], ours[1], ours[0], ours[2]], dim=dim)
+    tout = torch.stack([theirs[0], theirs[1], theirs[0], theirs[2]], dim=dim)
+    assert out.shape == tuple(tout.shape)
+    w = rng.normal(size=out.shape)
+    (ref.exp(out) * ref.Tensor(w)).sum().backward()
+    (torch.exp(tout) * torch.tensor(w)).sum().backward()
+    for mine, torch_leaf in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(mine.grad.array, torch_leaf.grad.numpy(), rtol=1e-10)
+
+
+def test_stack_refuses_more_inputs_than_back_funcs_registers() -> None:
+    lookup = ref.back_funcs()
+    assert lookup.get_back_func(ref._stack, ref.STACK_MAX_INPUTS - 1).keywords == {"position": ref.STACK_MAX_INPUTS - 1}
+    with pytest.raises(ValueError, match="stack takes"):
+        ref.stack([ref.Tensor(np.zeros(2), requires_grad=True)] * (ref.STACK_MAX_INPUTS + 1))
