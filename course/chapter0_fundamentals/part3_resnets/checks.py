@@ -4,6 +4,7 @@ learner's module by position and shape (the same rule copy_weights uses), then o
 from __future__ import annotations
 
 import copy
+import functools
 import math
 
 import numpy as np
@@ -330,12 +331,34 @@ def check_ResNet34(ResNet34) -> str:
     return "a small configuration matches the reference; the default one has torchvision resnet34's 218 tensors in order"
 
 
-def _fake_pretrained(seed: int) -> nn.Module:
-    """A randomly initialised torchvision resnet34 with distinctive BatchNorm statistics (stands in for ImageNet weights)."""
+@functools.cache
+def _pretrained_template() -> nn.Module:
+    """One randomly initialised torchvision resnet34, built once per process (initialising its 21M
+    parameters is most of the cost of the checks that need one). Never handed to the learner: copy it."""
     from torchvision.models import resnet34
 
-    t.manual_seed(seed)
-    return _randomise(resnet34(), seed, matrices=False)
+    t.manual_seed(0)
+    return resnet34()
+
+
+def _fake_pretrained(seed: int) -> nn.Module:
+    """A randomly initialised torchvision resnet34 with distinctive BatchNorm statistics (stands in for ImageNet
+    weights): a fresh copy of the shared template whose BatchNorm statistics and biases depend on `seed`."""
+    return _randomise(copy.deepcopy(_pretrained_template()), seed, matrices=False)
+
+
+def _blank(cls: type[nn.Module], zero: bool = True, **config: object) -> nn.Module:
+    """A reference module built without the cost of random initialisation, for models whose values are
+    overwritten (`zero`: every parameter and buffer starts at 0) or never read (`zero=False`: uninitialised)."""
+    with t.device("meta"):
+        module = cls(**config)
+    module = module.to_empty(device="cpu")
+    if not zero:
+        return module
+    with t.no_grad():
+        for value in module.state_dict().values():
+            value.zero_()
+    return module
 
 
 def _expect_same_state(mine: nn.Module, theirs: nn.Module, what: str, skip_theirs: tuple[str, ...] = (),
@@ -354,19 +377,18 @@ def _expect_same_state(mine: nn.Module, theirs: nn.Module, what: str, skip_their
 @time_limit(40)
 def check_copy_weights(copy_weights) -> str:
     pretrained = _fake_pretrained(1)
-    t.manual_seed(2)
-    mine = ref.ResNet34()
+    mine = _blank(ref.ResNet34)  # zeros: every value must be overwritten by copy_weights
     result = copy_weights(mine, pretrained)
     expect_type(result, nn.Module, "copy_weights(my_resnet, pretrained_resnet)")
     _expect_same_state(result, pretrained, "after copy_weights(my_resnet, pretrained_resnet)")
-    x = t.randn(2, 3, 64, 64, generator=t.Generator().manual_seed(3))
+    x = t.randn(2, 3, 32, 32, generator=t.Generator().manual_seed(3))
     result.eval(), pretrained.eval()
     with t.no_grad():
         expect_close(result(x), pretrained(x), "logits of your ResNet34 after copy_weights, compared with torchvision's",
                      atol=1e-3, rtol=1e-3)
     for config, mismatch in (({"n_blocks_per_group": [3, 4, 6, 2]}, "one block fewer in the last group: 206 tensors, not 218"),
                              ({"n_classes": 10}, "n_classes=10: the last linear layer has shape (10, 512), not (1000, 512)")):
-        wrong_size = ref.ResNet34(**config)
+        wrong_size = _blank(ref.ResNet34, zero=False, **config)
         try:
             copy_weights(wrong_size, pretrained)
         except ValueError:
@@ -484,7 +506,7 @@ def check_get_resnet_for_feature_extraction(get_resnet_for_feature_extraction) -
     with t.no_grad():
         fake.fc.weight.copy_(weight), fake.fc.bias.copy_(bias)
     model.eval(), fake.eval()
-    x = t.randn(2, 3, 64, 64, generator=t.Generator().manual_seed(6))
+    x = t.randn(2, 3, 32, 32, generator=t.Generator().manual_seed(6))
     with t.no_grad():
         expect_close(model(x), fake(x), f"logits of {what} (pretrained body + your new head)", atol=1e-3, rtol=1e-3)
     return "body copied from the pretrained model and frozen; a new trainable 512 -> 7 head"
