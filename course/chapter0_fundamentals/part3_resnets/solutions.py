@@ -12,7 +12,6 @@ from jaxtyping import Float, Int
 from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
-from torchvision import datasets, transforms
 from tqdm.auto import tqdm
 
 from arena.resources import (
@@ -310,6 +309,8 @@ def prepare_data(images: list[Image.Image]) -> Float[Tensor, "b 3 224 224"]:
     """Turn PIL images (any mode, any size) into one batch for an ImageNet model: convert to RGB,
     resize to 224x224 (ignoring the aspect ratio), scale to [0, 1], then normalise each channel
     with IMAGENET_MEAN and IMAGENET_STD."""
+    from torchvision import transforms  # imported here: importing torchvision takes a second or two
+
     # SOLUTION
     transform = transforms.Compose([
         transforms.Resize((224, 224)),
@@ -358,6 +359,8 @@ class NormalisedImages(Dataset):
     """Images in [0, 1] (a tensor of shape (N, 3, H, W)) resized and ImageNet-normalised on the fly."""
 
     def __init__(self, images: Tensor, labels: Tensor, image_size: int) -> None:
+        from torchvision import transforms
+
         self.images, self.labels = images, labels
         steps = [transforms.Resize((image_size, image_size), antialias=True)] if image_size != images.shape[-1] else []
         self.transform = transforms.Compose([*steps, transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
@@ -389,6 +392,8 @@ def get_cifar_datasets(subset: int | None = None, image_size: int = 224,
         if not fake_if_missing:
             raise
         print(f"{err}\nUsing torchvision's FakeData instead (random noise images: accuracy will stay near 10%).")
+        from torchvision import datasets, transforms
+
         transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
         sizes = (subset or 1000, max((subset or 1000) // 5, 10))
         train, test = (datasets.FakeData(size=n, image_size=(3, image_size, image_size), num_classes=10,

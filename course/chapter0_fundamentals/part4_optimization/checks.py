@@ -393,6 +393,40 @@ def tiny_model(seed: int = 0) -> t.nn.Module:
     return t.nn.Sequential(t.nn.Flatten(), t.nn.Linear(3 * 8 * 8, 10))
 
 
+class FallingAccuracyModel(t.nn.Module):
+    """A stand-in model whose test accuracy on a 4-example test set is 1/4, 3/4, 2/4 after 1, 2, 3 training
+    steps (and 0 otherwise): first, best and last all differ.
+
+    Trained for real (a linear layer in training mode, so the optimizer has parameters and gradients), but
+    in eval mode it looks each input up among the test images and answers the right label for the first
+    CORRECT_AFTER_STEPS[steps] of them. With one step per epoch this gives the sweep_train check epochs
+    with different accuracies, so returning the best or the first one instead of the last shows up."""
+
+    CORRECT_AFTER_STEPS = {1: 1, 2: 3, 3: 2}
+
+    def __init__(self, test_set: TensorDataset, seed: int = 0) -> None:
+        super().__init__()
+        t.manual_seed(seed)
+        self.linear = t.nn.Linear(3 * 8 * 8, 10)
+        imgs, labels = test_set.tensors
+        self.register_buffer("test_imgs", imgs.flatten(1).clone())
+        self.register_buffer("test_labels", labels.clone())
+        self.steps = 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x.flatten(1)
+        if self.training:
+            self.steps += 1
+            return self.linear(x)
+        n_correct = self.CORRECT_AFTER_STEPS.get(self.steps, 0)
+        match = (x[:, None, :] == self.test_imgs[None, :, :]).all(-1)  # (batch, n_test)
+        index = t.where(match.any(-1), match.float().argmax(-1), -1)
+        known = index >= 0
+        labels = t.where(known, self.test_labels[index.clamp(min=0)], 0)
+        answer = t.where(known & (index < n_correct), labels, (labels + 1) % 10)
+        return t.nn.functional.one_hot(answer, 10).float()
+
+
 def _series(history: list[dict[str, Any]], key: str) -> list[float]:
     return [row[key] for row in history if key in row]
 
@@ -523,8 +557,8 @@ def check_sweep_train(sweep_train: Callable) -> str:
                                        wandb_project="arena-check", wandb_group="base-group")
     built: list[t.nn.Module] = []
 
-    def make_model() -> t.nn.Module:
-        built.append(tiny_model(seed=len(built)))
+    def make_model() -> t.nn.Module:  # one step per epoch; accuracies 1/4, 3/4, 2/4: first, best, last differ
+        built.append(FallingAccuracyModel(test_set, seed=len(built)))
         return built[-1]
 
     def one_trial(params: dict[str, Any] | None, agent: dict[str, Any] | None, how: str) -> tuple[Any, dict]:
@@ -550,12 +584,23 @@ def check_sweep_train(sweep_train: Callable) -> str:
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise CheckFailure(f"{how}, sweep_train should return the final accuracy as a float, got "
                                f"{type(value).__name__}: {value!r:.80}")
-        if not accuracies or not math.isclose(value, accuracies[-1], rel_tol=1e-6, abs_tol=1e-9):
-            raise CheckFailure(f"{how}, sweep_train returned {value!r}, but the last accuracy the run logged is "
-                               f"{accuracies[-1] if accuracies else '(none)'}; return history['accuracy'][-1].")
+        if len(accuracies) < 2 or len(set(accuracies)) < 2:
+            raise CheckFailure(f"{how} (several epochs, with a model whose accuracy changes every epoch), the run logged "
+                               f"the accuracies {accuracies}; expected one per epoch, differing. Does the trainer "
+                               "train for args.epochs epochs and log {'accuracy': self.evaluate()} after each?")
+
+        def close(a: float) -> bool:
+            return math.isclose(value, a, rel_tol=1e-6, abs_tol=1e-9)
+
+        if not close(accuracies[-1]):
+            said = (f"the first epoch's accuracy ({accuracies[0]})" if close(accuracies[0]) else
+                    f"the best accuracy ({max(accuracies)})" if close(max(accuracies)) else repr(value))
+            raise CheckFailure(f"{how}, the run logged the accuracies {accuracies} (one per epoch) and sweep_train "
+                               f"returned {said}, not the last one, {accuracies[-1]}. A W&B sweep compares the "
+                               "last value a run logged (its summary): return history['accuracy'][-1].")
         return value, logged["config"]
 
-    agent = {"learning_rate": 0.0234, "batch_size": 4, "epochs": 2}
+    agent = {"learning_rate": 0.0234, "batch_size": 4, "epochs": 3}
     _, config = one_trial(None, agent, "Called by a wandb agent (no params; the agent chose " + _fmt(agent) + ")")
     for key, value in agent.items():
         if config.get(key) != value:

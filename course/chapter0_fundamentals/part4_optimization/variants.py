@@ -757,6 +757,20 @@ def sweep_train_returns_history(params=None, *, train_set, test_set, base_args=N
     return ref.WandbResNetTrainer(args, train_set, test_set, model=model).train()
 
 
+@wrong("sweep_train", "returns the best accuracy of the run, max(history['accuracy']), not the last one logged")
+def sweep_train_returns_best(params=None, *, train_set, test_set, base_args=None, make_model=None):
+    args = replace(base_args or ref.WandbResNetTrainingArgs(), **(params or {}))
+    model = make_model() if make_model is not None else None
+    return max(ref.WandbResNetTrainer(args, train_set, test_set, model=model).train()["accuracy"])
+
+
+@wrong("sweep_train", "returns the first epoch's accuracy, history['accuracy'][0], not the last one logged")
+def sweep_train_returns_first(params=None, *, train_set, test_set, base_args=None, make_model=None):
+    args = replace(base_args or ref.WandbResNetTrainingArgs(), **(params or {}))
+    model = make_model() if make_model is not None else None
+    return float(ref.WandbResNetTrainer(args, train_set, test_set, model=model).train()["accuracy"][0])
+
+
 @right("sweep_train", "merges the dataclass as a dict and reads the accuracy from the returned history")
 def sweep_train_dict_merge(params=None, *, train_set, test_set, base_args=None, make_model=None):
     merged = {**asdict(base_args or ref.WandbResNetTrainingArgs()), **(params or {})}
