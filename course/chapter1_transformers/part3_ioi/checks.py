@@ -265,13 +265,27 @@ def _leaky_path_patch_final(n_layers: int) -> t.Tensor:
     return out
 
 
+@lru_cache(maxsize=2)
+def _expected_path_to_final(n_layers: int) -> t.Tensor:
+    """The reference answer, computed once per worker and before any learner code touches the model."""
+    s = _setup(n_layers)
+    return ref.get_path_patch_head_to_final_resid_post(s["model"], s["path_metric"], s["abc"].toks, s["ds"].toks)
+
+
+@lru_cache(maxsize=8)
+def _expected_path_to_heads(receivers: tuple, receiver_input: str, n_layers: int) -> t.Tensor:
+    s = _setup(n_layers)
+    return ref.get_path_patch_head_to_heads(list(receivers), receiver_input, s["model"], s["path_metric"],
+                                            s["abc"].toks, s["ds"].toks)
+
+
 @time_limit(120)
 def check_get_path_patch_head_to_final_resid_post(get_path_patch_head_to_final_resid_post) -> str:
     s = _setup(3)
     model, new, orig = s["model"], s["abc"].toks, s["ds"].toks
     what = "get_path_patch_head_to_final_resid_post(model, metric, abc_tokens, ioi_tokens) on a 3-layer toy model"
+    expected = _expected_path_to_final(3)
     got = _as_cpu_float(get_path_patch_head_to_final_resid_post(model, s["path_metric"], new, orig), what)
-    expected = ref.get_path_patch_head_to_final_resid_post(model, s["path_metric"], new, orig)
     expect_shape(got, tuple(expected.shape), f"{what} (n_layers, n_heads)")
     if not t.allclose(got, expected, atol=1e-3):
         leaky = _leaky_path_patch_final(3)
@@ -320,9 +334,9 @@ def check_get_path_patch_head_to_heads(get_path_patch_head_to_heads) -> str:
     for receivers, receiver_input in (((2, 0), (2, 3)), "q"), (((2, 1),), "v"), (((1, 2), (2, 2)), "k"):
         what = (f"get_path_patch_head_to_heads(receiver_heads={list(receivers)}, receiver_input={receiver_input!r}, "
                 "model, metric, abc_tokens, ioi_tokens) on a 3-layer toy model")
+        expected = _expected_path_to_heads(receivers, receiver_input, 3)
         got = _as_cpu_float(get_path_patch_head_to_heads(list(receivers), receiver_input, model, s["path_metric"],
                                                          new, orig), what)
-        expected = ref.get_path_patch_head_to_heads(list(receivers), receiver_input, model, s["path_metric"], new, orig)
         expect_shape(got, tuple(expected.shape), f"{what} (layers before the first receiver, n_heads)")
         if t.allclose(got, expected, atol=1e-3):
             continue

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "assets" / "course_gpt_ioi.json"
+CLEAR_HEAD_SCORE = 0.3  # an attention score below this is not called a head type
 TOL = 0.05  # absolute tolerance on recomputed numbers (the analysis is deterministic; this allows BLAS noise)
 
 
@@ -63,8 +64,11 @@ def head_role(r: dict, label: str) -> str:
     return "writes against IO" if -io >= s else "boosts the subject"
 
 
+ATTENDED = ("IO", "S1", "S2", "S2+1")  # the positions whose attention from the end the analysis records
+
+
 def attention_target(r: dict, label: str) -> str:
-    return max(("IO", "S1", "S2"), key=lambda k: _at(r["attn_end_to"][k], label))
+    return max(ATTENDED, key=lambda k: _at(r["attn_end_to"][k], label))
 
 
 # ------------------------------------------------------------------ the claims, one list per lesson box
@@ -134,7 +138,7 @@ def dla_claims(r: dict) -> list[Claim]:
     for label in top:
         dla, role, target = _at(r["head_dla"], label), head_role(r, label), attention_target(r, label)
         io, s = _at(r["head_io_logit"], label), _at(r["head_s_logit"], label)
-        attn = {k: _at(r["attn_end_to"][k], label) for k in ("IO", "S1", "S2")}
+        attn = ", ".join(f"{k} {_at(r['attn_end_to'][k], label):.2f}" for k in ATTENDED)
 
         def check_head(x: dict, label=label, dla=dla, role=role, target=target) -> None:
             assert label in _top_abs(x["head_dla"], 3), f"head {label} is no longer among the top 3 by |DLA|"
@@ -144,7 +148,7 @@ def dla_claims(r: dict) -> list[Claim]:
 
         claims.append(Claim(
             f"Head {label} (DLA {dla:+.2f}) {role}: it changes IO's logit by {io:+.2f} and S's by {s:+.2f}. From the "
-            f"end it attends most to {target} (IO {attn['IO']:.2f}, S1 {attn['S1']:.2f}, S2 {attn['S2']:.2f}).",
+            f"end it attends most to {target} of these positions ({attn}).",
             check_head))
 
     roles = [head_role(r, label) for label in top]
@@ -286,8 +290,14 @@ def replication_claims(r: dict) -> list[Claim]:
             _close(f"{kind} score of {label}", gvalue, value)
 
     names = {"prev": "previous-token", "duplicate": "duplicate-token", "induction": "induction"}
-    claims.append(Claim("On repeated random tokens, the strongest " + "; the strongest ".join(
-        f"{names[k]} head is {label} ({value:.2f})" for k, (label, value) in strongest.items()) + ".", check_types))
+
+    def describe(kind: str, label: str, value: float) -> str:
+        if value >= CLEAR_HEAD_SCORE:
+            return f"the strongest {names[kind]} head is {label} ({value:.2f})"
+        return f"no head is a clear {names[kind]} head (the highest score is {value:.2f}, head {label})"
+
+    sentence = "; ".join(describe(kind, *best) for kind, best in strongest.items())
+    claims.append(Claim(f"On repeated random tokens, {sentence}.", check_types))
 
     copy_best = max(_heads(r["copying_scores"]), key=lambda x: x[1])
     neg_best = max(_heads(r["negative_copying_scores"]), key=lambda x: x[1])

@@ -103,8 +103,8 @@ class IOIDataset:
 
     - `toks` [batch, seq]: BOS then the prompt (no padding: every prompt has the same length).
     - `answer_tokens` [batch, 2]: (indirect object, subject) token ids, the correct answer first.
-    - `word_idx`: positions [batch] of "IO", "S1", "S2", "S1+1" (the word after S1), "end" (the
-      last token, where the model predicts the answer) and "starts" (0, the BOS).
+    - `word_idx`: positions [batch] of "IO", "S1", "S2", "S1+1" and "S2+1" (the words after S1 and S2),
+      "end" (the last token, where the model predicts the answer) and "starts" (0, the BOS).
     - `corrupted()`: the same sentences with S2 replaced by the IO name (the right answer flips).
     - `abc()`: the same sentences with three fresh, distinct names (no name is repeated).
     """
@@ -125,13 +125,13 @@ class IOIDataset:
              orders: Sequence[str] = ("ABBA", "BABA"), seed: int = 0) -> IOIDataset:
         """`n_prompts` prompts, alternating the orders and cycling through the templates.
 
-        `heldout=True` draws names, verbs, objects and places from the story world's held-out lists
-        (never in an IOI-shaped sentence of the course corpus); `heldout=False` from the training ones.
-        Words that are not one token for `tokenizer` are dropped."""
+        `heldout=True` draws names, objects and places from the story world's held-out lists (never in an
+        IOI-shaped sentence of the course corpus) and the verbs of giving the corpus uses; `heldout=False`
+        draws every word from the training lists. Words that are not one token for `tokenizer` are dropped."""
         rng = random.Random(seed)
         templates = list(templates or TEMPLATES)
         if heldout:
-            names, verbs = world.HELDOUT_NAMES, world.HELDOUT_GIVE_VERBS
+            names, verbs = world.HELDOUT_NAMES, world.GIVE_VERBS
             objects, places = world.HELDOUT_OBJECTS, world.HELDOUT_PLACES
         else:
             names, verbs = world.train_ioi_names(), world.GIVE_VERBS
@@ -150,7 +150,7 @@ class IOIDataset:
 
     def _tokenize(self) -> None:
         bos = self.tokenizer.bos_token_id
-        rows, io_ids, s_ids, idx = [], [], [], {k: [] for k in ("IO", "S1", "S2", "S1+1", "end", "starts")}
+        rows, io_ids, s_ids, idx = [], [], [], {k: [] for k in ("IO", "S1", "S2", "S1+1", "S2+1", "end", "starts")}
         for spec in self.specs:
             a, b = spec.pair
             text = self.templates[spec.template].format(A=a, B=b, S=spec.s2, IO=spec.io, verb=spec.verb,
@@ -168,7 +168,7 @@ class IOIDataset:
             io_ids.append(full[end])
             s_ids.append(name_ids[spec.s1])
             for key, value in (("IO", io_pos), ("S1", s1_pos), ("S2", s2_pos), ("S1+1", s1_pos + 1),
-                               ("end", len(prompt) - 1), ("starts", 0)):
+                               ("S2+1", s2_pos + 1), ("end", len(prompt) - 1), ("starts", 0)):
                 idx[key].append(value)
         lengths = {len(r) for r in rows}
         if len(lengths) != 1:

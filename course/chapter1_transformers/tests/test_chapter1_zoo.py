@@ -121,9 +121,10 @@ def test_heldout_words_never_fill_an_ioi_template() -> None:
     """The IOI evaluation is fair: held-out templates never occur, and held-out names, objects and
     places never fill a training IOI template -- while all of them do occur elsewhere in the corpus."""
     text = corpus.corpus_text(20_000, seed=0)
-    assert len(world.HELDOUT_MARKERS) == len(world.HELDOUT_IOI_TEMPLATES)
-    for template, marker in zip(world.HELDOUT_IOI_TEMPLATES, world.HELDOUT_MARKERS, strict=True):
-        assert marker in template and marker not in text, marker
+    for template in world.HELDOUT_IOI_TEMPLATES:
+        assert not _template_regex(template).search(text), template
+        for word in re.findall(r"[A-Za-z]+", re.sub(r"\{\w+\}", " ", template)):
+            assert re.search(rf"\b{word}\b", text), word  # the wording is new, the words are not
     heldout = set(world.HELDOUT_NAMES) | set(world.HELDOUT_OBJECTS) | set(world.HELDOUT_PLACES)
     n_ioi = 0
     for template in world.IOI_TEMPLATES:
@@ -171,8 +172,6 @@ def test_course_gpt_does_ioi_on_its_training_templates_and_generalises_over_word
     assert train["logit_diff"] == pytest.approx(card["metrics"]["ioi_train_templates_logit_diff"], abs=0.05)
 
 
-@pytest.mark.xfail(strict=True, reason="Known shortfall (issues 9/11 open): course-gpt does not yet generalise "
-                   "IOI to held-out *templates*; when a retrained model passes, remove this mark.")
 def test_course_gpt_does_ioi_on_heldout_templates(course_gpt) -> None:
     """Held-out templates, names, objects and places: accuracy >= 90 %, mean logit difference >= 2."""
     scores = ioi_scores(course_gpt, course_gpt.tokenizer, ioi_prompts(200, heldout=True, seed=1))

@@ -20,7 +20,7 @@ class LMConfig:
     corpus_seed: int = 0
     val_stories: int = 2_000
     batch_size: int = 32
-    steps: int = 2_200
+    steps: int = 2_600
     lr: float = 2e-3
     min_lr: float = 1e-4
     warmup: int = 100

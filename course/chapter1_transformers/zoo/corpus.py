@@ -27,7 +27,7 @@ class StoryWriter:
         self.ioi_objects = w.train_ioi_objects()
         self.ioi_places = w.train_ioi_places()
         self.frames: list[tuple[float, Callable[[], list[str]]]] = [
-            (3, self.sharing), (2, self.friends), (2, self.lost_and_found), (2, self.dialogue),
+            (4, self.sharing), (2, self.friends), (2, self.lost_and_found), (2, self.dialogue),
             (1.5, self.three_friends), (2, self.solo), (1, self.animal),
         ]
 
@@ -44,7 +44,9 @@ class StoryWriter:
         a, b = self.two_names(self.ioi_names)
         s, io = (b, a) if self.rng.random() < 0.5 else (a, b)
         verb, prep = self.pick(w.GIVE_VERBS)
-        sentence = self.pick(w.IOI_TEMPLATES).format(
+        family = self.rng.choices([f for _, f in w.IOI_TEMPLATE_FAMILIES],
+                                  weights=[p for p, _ in w.IOI_TEMPLATE_FAMILIES])[0]
+        sentence = self.pick(family).format(
             A=a, B=b, S=s, IO=io, verb=verb, prep=prep, obj=self.pick(self.ioi_objects),
             place=self.pick(self.ioi_places), day=self.pick(w.WEEKDAYS))
         return sentence, s, io
@@ -71,9 +73,11 @@ class StoryWriter:
                        f"Once upon a time, {a} and {b} lived in a small town."]),
             self.pick([f"Every {self.pick(w.WEEKDAYS)}, they went to the {place}.",
                        f"One day, they went to the {place} together.", f"They liked to visit the {place}."]),
-            f"At the {place}, they {act}.",
+            self.pick([f"At the {place}, they {act}.", f"When they got to the {place}, they {act}.",
+                       f"They sat down in the {place} and {act}.", f"The day they visited the {place}, they {act}."]),
             self.pick([f"{a} felt {self.pick(w.FEELINGS)}.", f"{pa.capitalize()} laughed with {b}.",
-                       f"{b} said, \"Let's come back tomorrow!\""]),
+                       f"{b} said, \"Let's come back tomorrow!\"",
+                       f"They were tired after the trip to the {place}, so they went home."]),
         ]
 
     def lost_and_found(self) -> list[str]:

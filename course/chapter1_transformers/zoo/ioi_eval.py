@@ -34,7 +34,7 @@ def ioi_prompts(n: int, heldout: bool = True, seed: int = 0, heldout_verbs: bool
         verbs, objects, places = w.GIVE_VERBS, w.train_ioi_objects(), w.train_ioi_places()
     prompts = []
     for i in range(n):
-        t = i % len(templates)
+        t = (i // 2) % len(templates)  # every template gets both orders
         a, b = rng.sample(names, 2)
         order = "ABBA" if i % 2 == 0 else "BABA"
         s, io = (b, a) if order == "ABBA" else (a, b)

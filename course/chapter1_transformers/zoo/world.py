@@ -54,32 +54,51 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 GIVE_VERBS = [("gave", "to"), ("handed", "to"), ("passed", "to"), ("sent", "to"), ("threw", "to")]
 HELDOUT_GIVE_VERBS = [("brought", "to"), ("offered", "to"), ("showed", "to")]
 
-# IOI templates: {A} and {B} are introduced, then {S} (one of them) does something for {IO}.
-IOI_TEMPLATES = [
-    "When {A} and {B} went to the {place}, {S} {verb} a {obj} {prep} {IO}.",
-    "{A} and {B} went to the {place}. {S} {verb} a {obj} {prep} {IO}.",
-    "After {A} and {B} arrived at the {place}, {S} {verb} the {obj} {prep} {IO}.",
-    "While {A} and {B} were at the {place}, {S} {verb} a {obj} {prep} {IO}.",
-    "{A} and {B} had a lot of fun at the {place}. {S} {verb} a {obj} {prep} {IO}.",
-    "Then, {A} and {B} walked to the {place}, and {S} {verb} a {obj} {prep} {IO}.",
-    "On {day}, {A} and {B} met at the {place}. {S} {verb} a {obj} {prep} {IO}.",
-    "{A} and {B} found a {obj} at the {place}. {S} {verb} it {prep} {IO}.",
-    "{A} and {B} were playing in the {place}. Then {S} {verb} a {obj} {prep} {IO}.",
-    "It was {day}. {A} and {B} went to the {place}, and {S} {verb} a {obj} {prep} {IO}.",
-    "At the {place}, {A} and {B} saw a {obj}. {S} {verb} the {obj} {prep} {IO}.",
-    "{A} and {B} wanted to have fun at the {place}, so {S} {verb} a {obj} {prep} {IO}.",
-    "Before {A} and {B} left the {place}, {S} {verb} a {obj} {prep} {IO}.",
-    "{A} and {B} spent the day at the {place}. In the evening, {S} {verb} a {obj} {prep} {IO}.",
+# IOI sentences are built from parts, so that no single wording can be memorised: an introduction of
+# {A} and {B} at a {place}, a joint to the giving clause, and the giving clause in which {S} (one of the
+# two) gives something to {IO}. Subordinate introductions ("When A and B ...") take a comma; main
+# clauses ("A and B went to the park") take one of several joints.
+IOI_SUBORDINATE_INTROS = [
+    "When {A} and {B} went to the {place}", "After {A} and {B} arrived at the {place}",
+    "While {A} and {B} were at the {place}", "Before {A} and {B} left the {place}",
+    "When {A} and {B} walked to the {place}", "After {A} and {B} played at the {place}",
+    "While {A} and {B} looked around the {place}", "On {day}, when {A} and {B} went to the {place}",
+    "When {A} and {B} came back home from the {place}", "After {A} and {B} had a picnic near the {place}",
+    "While {A} and {B} were looking at the birds in the {place}",
 ]
+IOI_MAIN_INTROS = [
+    "{A} and {B} went to the {place}", "{A} and {B} had a lot of fun at the {place}",
+    "Then, {A} and {B} walked to the {place}", "On {day}, {A} and {B} met at the {place}",
+    "{A} and {B} were playing in the {place}", "It was {day}, and {A} and {B} went to the {place}",
+    "{A} and {B} spent the day at the {place}", "{A} and {B} wanted to have fun at the {place}",
+    "One day, {A} and {B} ran to the {place}", "{A} and {B} were happy at the {place}",
+    "In the morning, {A} and {B} went to the {place}", "{A} and {B} looked around the {place}",
+    "{A} and {B} were at the {place} together", "Once upon a time, {A} and {B} lived near the {place}",
+    "{A} and {B} were happy after a long day at the {place}",
+    "{A} and {B} played with a ball and read a book at the {place}",
+    "{A} and {B} were hungry when they walked home from the {place}",
+    "Every {day}, {A} and {B} liked to go to the {place}",
+]
+IOI_JOINTS = [". ", ". Then ", ", and ", ", so ", ". Later, ", ". In the evening, ", ". After that, "]
+IOI_GIVING = ["{S} {verb} a {obj} {prep} {IO}.", "{S} {verb} the {obj} {prep} {IO}."]
+IOI_SUBORDINATE_TEMPLATES = [intro + ", " + give for intro in IOI_SUBORDINATE_INTROS for give in IOI_GIVING]
+IOI_MAIN_TEMPLATES = [intro + joint + give for intro in IOI_MAIN_INTROS for joint in IOI_JOINTS
+                      for give in IOI_GIVING]
+IOI_OBJECT_FIRST_TEMPLATES = [
+    "{A} and {B} found a {obj} at the {place}. {S} {verb} it {prep} {IO}.",
+    "At the {place}, {A} and {B} saw a {obj}. {S} {verb} the {obj} {prep} {IO}.",
+]
+# The corpus draws a family first (weights below), then a template within it.
+IOI_TEMPLATE_FAMILIES = [(0.45, IOI_SUBORDINATE_TEMPLATES), (0.45, IOI_MAIN_TEMPLATES),
+                         (0.10, IOI_OBJECT_FIRST_TEMPLATES)]
+IOI_TEMPLATES = IOI_SUBORDINATE_TEMPLATES + IOI_MAIN_TEMPLATES + IOI_OBJECT_FIRST_TEMPLATES
+# Never in an IOI sentence of the corpus (a test checks it); their words do occur in other sentences.
 HELDOUT_IOI_TEMPLATES = [
     "The day {A} and {B} visited the {place}, {S} {verb} a {obj} {prep} {IO}.",
     "Later, {A} and {B} sat down in the {place}, and {S} {verb} the {obj} {prep} {IO}.",
     "Once {A} and {B} got to the {place}, {S} {verb} a {obj} {prep} {IO}.",
     "{A} and {B} were tired after the trip to the {place}, so {S} {verb} a {obj} {prep} {IO}.",
 ]
-
-# Phrases that only the held-out templates contain (a test checks the corpus never has them).
-HELDOUT_MARKERS = ["The day ", "sat down in the", "got to the", "tired after the trip"]
 
 # Held out of IOI-shaped sentences in training (but used everywhere else in the corpus).
 HELDOUT_NAMES = [

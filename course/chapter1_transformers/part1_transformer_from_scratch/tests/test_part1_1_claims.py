@@ -13,6 +13,7 @@ import torch
 
 from course.chapter1_transformers.part1_transformer_from_scratch import checks, figures
 from course.chapter1_transformers.part1_transformer_from_scratch import solutions as ref
+from course.chapter1_transformers.zoo.corpus import corpus_text
 
 PART = Path(__file__).resolve().parents[1]
 LESSON = (PART / "lesson.md").read_text(encoding="utf-8")
@@ -90,16 +91,20 @@ def test_recorded_run_learns_unigrams_then_bigrams() -> None:
 
 def test_recorded_samples_go_from_nothing_to_sentences() -> None:
     """early on the model's best
-    guess after a full stop is the end of the text, so the continuation is empty; later come whole
-    sentences in the corpus's style."""
+    guess after a full stop is the end of the text, so the continuation is empty; by the end of the run it
+    writes on, in the corpus's style, for a whole new sentence and more."""
     run = figures.recorded_run()
     prompt, samples = run["config"]["sample_prompt"], run["samples"]
     tok = checks.tokenizer()
     assert samples[0]["step"] == 0 and samples[0]["text"] != prompt  # control: untrained, it babbles
     early = [s for s in samples if 0 < s["step"] <= 75]
     assert early and all(s["text"] == prompt for s in early)
-    late = tok.encode(samples[-1]["text"][len(prompt):])
-    assert len(late) >= 15 and len(set(late)) >= 8 and samples[-1]["text"].count(".") >= 3
+    continuation = samples[-1]["text"][len(prompt):]
+    late = tok.encode(continuation)
+    whole, rest = continuation.split(".", 1)  # a whole new sentence, then more
+    assert len(late) >= 15 and len(set(late)) >= 8 and len(whole.split()) >= 4 and rest.strip(), continuation
+    known = set(re.findall(r"[A-Za-z]+", corpus_text(2_000, seed=7)))
+    assert all(word in known for word in re.findall(r"[A-Za-z]+", continuation)), continuation
 
 
 @pytest.mark.slow

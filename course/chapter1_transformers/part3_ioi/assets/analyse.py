@@ -86,7 +86,7 @@ def analyse(model, n_prompts: int = N_PROMPTS, seed: int = SEED, full: bool = Tr
     rows = t.arange(len(ds))
     end = ds.word_idx["end"]
     attn = {}
-    for key in ("IO", "S1", "S2"):
+    for key in ("IO", "S1", "S2", "S2+1"):
         attn[key] = t.stack([cache["pattern", layer][rows, :, end, ds.word_idx[key]].mean(0) for layer in range(n_layers)])
     out["attn_end_to"] = {k: v.tolist() for k, v in attn.items()}
 
@@ -137,7 +137,7 @@ def analyse(model, n_prompts: int = N_PROMPTS, seed: int = SEED, full: bool = Tr
     out["negative_copying_scores"] = S.get_copying_scores(model, names, k=5, negative=True).tolist()
 
     # A circuit, chosen by rule from the measurements above (see `choose_circuit`), and its faithfulness.
-    circuit, keep = choose_circuit(model, ds, corrupted, cache, metric, to_final)
+    circuit, keep = choose_circuit(model, ds, abc, clean_ld, to_final)
     out["circuit"] = {name: [_label(*h) for h in heads] for name, heads in circuit.items()}
     out["circuit_positions"] = keep
     out["circuit_logit_diff"] = S.ablated_logit_diff(model, ds, abc, circuit, keep)
@@ -149,37 +149,61 @@ def analyse(model, n_prompts: int = N_PROMPTS, seed: int = SEED, full: bool = Tr
     return _round(out)
 
 
-def choose_circuit(model, ds, corrupted, cache, metric, to_final: t.Tensor, n_direct: int = 3, n_early: int = 3):
-    """Direct heads: the `n_direct` heads whose path to the logits matters most (|path patching|), kept at
-    the end. Early heads: the `n_early` other heads whose output, patched at S2 or at the end alone,
-    restores most of the clean run, kept at that position."""
+CIRCUIT_POSITIONS = ("IO", "S1", "S1+1", "S2", "S2+1", "end")  # where a circuit head may keep its output
+N_DIRECT = 3
+FAITHFULNESS_TARGET = 0.8
+MAX_CIRCUIT_HEADS = 8
 
-    n_heads = model.cfg.n_heads
-    order = to_final.abs().flatten().argsort(descending=True).tolist()
-    direct = [divmod(i, n_heads) for i in order[:n_direct]]
-    by_pos = {}
-    for pos_name in ("S2", "end"):
-        pos = int(ds.word_idx[pos_name][0])
-        assert (ds.word_idx[pos_name] == pos).all()
-        scores = t.zeros(model.cfg.n_layers, n_heads)
-        for layer in range(model.cfg.n_layers):
-            name = f"blocks.{layer}.attn.hook_z"
+
+def choose_circuit(model, ds, abc, clean_ld: float, to_final: t.Tensor
+                   ) -> tuple[dict[str, list[tuple[int, int]]], dict[str, str]]:
+    """Start from the `N_DIRECT` heads with the strongest direct paths to the logits (|path patching|), kept
+    at the end. Then, greedily, add the (head, position) that raises F(C) -- the logit difference with
+    every other head output mean-ablated over the ABC prompts -- the most, until F(C) reaches
+    `FAITHFULNESS_TARGET` of the clean logit difference or the circuit has `MAX_CIRCUIT_HEADS` heads.
+    Classes: "direct" (kept at the end), then one per position of the added heads ("at S2+1", ...)."""
+    from .. import solutions as S
+
+    n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
+    names = [f"blocks.{layer}.attn.hook_z" for layer in range(n_layers)]
+    _, cache = model.run_with_cache(abc.toks, names_filter=lambda name: name in names)
+    means = t.stack([cache[name] for name in names])  # [layer, batch, seq, head, d_head]
+    for group in abc.groups():
+        means[:, group] = means[:, group].mean(dim=1, keepdim=True)
+    rows = t.arange(len(ds))
+
+    def f(keep: t.Tensor) -> float:  # keep: [layer, batch, seq, head] bool
+        hooks = [(name, partial(lambda z, hook, layer: t.where(keep[layer][..., None], z, means[layer]), layer=layer))
+                 for layer, name in enumerate(names)]
+        return S.logits_to_ave_logit_diff(model.run_with_hooks(ds.toks, fwd_hooks=hooks), ds.answer_tokens).item()
+
+    direct = [divmod(i, n_heads) for i in to_final.abs().flatten().argsort(descending=True)[:N_DIRECT].tolist()]
+    keep = t.zeros(means.shape[:4], dtype=t.bool)
+    for layer, head in direct:
+        keep[layer, rows, ds.word_idx["end"], head] = True
+    score = f(keep)
+    chosen: list[tuple[tuple[int, int], str]] = []
+    while score < FAITHFULNESS_TARGET * clean_ld and len(direct) + len(chosen) < MAX_CIRCUIT_HEADS:
+        best, best_f = None, -float("inf")
+        for layer in range(n_layers):
             for head in range(n_heads):
-                def hook(z, hook, head=head, name=name, pos=pos):
-                    z[:, pos, head] = cache[name][:, pos, head]
-                    return z
-                scores[layer, head] = metric(model.run_with_hooks(corrupted.toks, fwd_hooks=[(name, hook)]))
-        by_pos[pos_name] = scores
-    best = t.maximum(by_pos["S2"], by_pos["end"])
-    early = [divmod(i, n_heads) for i in best.flatten().argsort(descending=True).tolist()
-             if divmod(i, n_heads) not in direct][:n_early]
-    circuit = {"direct": direct}
-    keep = {"direct": "end"}
-    for layer, head in early:
-        pos_name = "S2" if by_pos["S2"][layer, head] >= by_pos["end"][layer, head] else "end"
-        circuit.setdefault(f"early at {pos_name}", []).append((layer, head))
-        keep[f"early at {pos_name}"] = pos_name
-    return circuit, keep
+                if (layer, head) in direct or any(h == (layer, head) for h, _ in chosen):
+                    continue
+                for pos in CIRCUIT_POSITIONS:
+                    trial = keep.clone()
+                    trial[layer, rows, ds.word_idx[pos], head] = True
+                    if (trial_f := f(trial)) > best_f:
+                        best, best_f = ((layer, head), pos), trial_f
+        (layer, head), pos = best
+        keep[layer, rows, ds.word_idx[pos], head] = True
+        chosen.append(best)
+        score = best_f
+    circuit: dict[str, list[tuple[int, int]]] = {"direct": direct}
+    positions = {"direct": "end"}
+    for head, pos in chosen:
+        circuit.setdefault(f"at {pos}", []).append(head)
+        positions[f"at {pos}"] = pos
+    return circuit, positions
 
 
 def main() -> None:

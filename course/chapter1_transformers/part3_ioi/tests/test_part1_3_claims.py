@@ -87,8 +87,6 @@ def test_claim_holds_on_the_shipped_model(claim_id, recorded, recomputed):
         raise AssertionError(f"The lesson says: {claim.text!r} -- but {err}") from None
 
 
-@pytest.mark.xfail(strict=True, reason="Known shortfall (issue 11 open): the shipped course-gpt does IOI on its "
-                   "training templates but not yet on held-out ones; when a retrained model passes, remove this mark.")
 def test_course_gpt_does_ioi_on_heldout_prompts(recomputed):
     """The issue's bar: IO above S in at least 90 % of held-out prompts, mean logit difference at least 2."""
     assert recomputed["accuracy"] >= 0.9, recomputed["accuracy"]

@@ -48,8 +48,8 @@ def test_heldout_words_only(ioi):
     decoded = [ioi.tokenizer.decode([tok]).strip() for tok in ioi.answer_tokens.flatten().tolist()]
     assert set(decoded) <= set(world.HELDOUT_NAMES)
     for prompt in ioi.prompts:
-        assert any(f" {verb} " in prompt for verb, _ in world.HELDOUT_GIVE_VERBS), prompt
         assert any(f" {place}," in prompt for place in world.HELDOUT_PLACES), prompt
+        assert any(f" {obj} " in prompt for obj in world.HELDOUT_OBJECTS), prompt
 
 
 def test_corrupted_replaces_s2_by_io_and_flips_the_answer(ioi):
