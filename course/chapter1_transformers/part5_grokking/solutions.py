@@ -66,7 +66,7 @@ def read_series(path) -> dict:
 @functools.cache
 def load_series() -> dict:
     """The shipped run's history: per-epoch train loss and accuracy (`train_loss`, `train_acc`), the test loss and
-    accuracy every 10th epoch (`test_epochs`, `test_loss`, `test_acc`), and a thinned series of checkpoints
+    accuracy of every epoch too (`test_epochs`, `test_loss`, `test_acc`), and a thinned series of checkpoints
     (`checkpoint_epochs`, `state_dicts`)."""
     from arena.zoo import entry
 
