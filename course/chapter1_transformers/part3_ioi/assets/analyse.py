@@ -165,6 +165,8 @@ def choose_circuit(model, ds, abc, clean_ld: float, to_final: t.Tensor
     from .. import solutions as S
 
     n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
+    # The same mean ablation as `S.add_mean_ablation_hook`, with the means taken once: the search runs a few
+    # hundred candidate circuits, and that function re-runs the ABC prompts for every one.
     names = [f"blocks.{layer}.attn.hook_z" for layer in range(n_layers)]
     _, cache = model.run_with_cache(abc.toks, names_filter=lambda name: name in names)
     means = t.stack([cache[name] for name in names])  # [layer, batch, seq, head, d_head]
@@ -183,11 +185,12 @@ def choose_circuit(model, ds, abc, clean_ld: float, to_final: t.Tensor
         keep[layer, rows, ds.word_idx["end"], head] = True
     score = f(keep)
     chosen: list[tuple[tuple[int, int], str]] = []
+    used = set(direct)
     while score < FAITHFULNESS_TARGET * clean_ld and len(direct) + len(chosen) < MAX_CIRCUIT_HEADS:
         best, best_f = None, -float("inf")
         for layer in range(n_layers):
             for head in range(n_heads):
-                if (layer, head) in direct or any(h == (layer, head) for h, _ in chosen):
+                if (layer, head) in used:
                     continue
                 for pos in CIRCUIT_POSITIONS:
                     trial = keep.clone()
@@ -197,6 +200,7 @@ def choose_circuit(model, ds, abc, clean_ld: float, to_final: t.Tensor
         (layer, head), pos = best
         keep[layer, rows, ds.word_idx[pos], head] = True
         chosen.append(best)
+        used.add((layer, head))
         score = best_f
     circuit: dict[str, list[tuple[int, int]]] = {"direct": direct}
     positions = {"direct": "end"}
