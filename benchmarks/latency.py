@@ -6,13 +6,16 @@ Prints, for each command, the best and the median wall time of N cold runs, thei
 statistic of `import torch`, the CPU time ratio and the peak memory of the command's own process.
 Targets (issue 16): commands that run no learner code <= 0.25x and <= 150 MB; `arena check PART` <= 1.5x
 for 0.1, 0.2 and 0.5 (the other parts' checks are printed for information); a save seen by `arena watch`
-gives results within 1 s (chapter 0) or 2 s (chapter 1). For watch, the CPU seconds the warm worker spent
-on one save are printed too: on a busy machine the wall time is noisy and the CPU time is the steadier
-measure (compare ratios and CPU, not seconds)."""
+gives results within 1 s (chapter 0) or 2 s (chapter 1). Watch is timed as a learner uses it: one save per
+exercise, each editing that exercise's code (watch re-checks it and what uses it); the worst of these must
+meet the target. A save without an edit (every check re-runs) is timed for information. The CPU seconds
+the watcher and its warm worker spent per edit are printed too: on a busy machine the wall time is noisy
+and the CPU time is the steadier measure (compare ratios and CPU, not seconds)."""
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import queue
 import statistics
@@ -83,9 +86,22 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def watch_latency(part_id: str, path: Path, cwd: Path, env: dict[str, str], saves: int) -> tuple[float, float, float]:
-    """(best, median) seconds from saving the file to `arena watch` printing the summary of the re-check, and
-    the median CPU seconds the watcher and its warm worker spent on one save."""
+def edit_exercise(source: str, name: str, mark: int) -> str:
+    """`source` with one harmless statement added to the body of the top-level definition `name` (before its
+    last statement): a save that changes the code of that exercise, as a learner's edit does."""
+    node = next(n for n in ast.parse(source).body
+                if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == name)
+    last = node.body[-1]
+    lines = source.splitlines(keepends=True)
+    lines.insert(last.lineno - 1, " " * last.col_offset + f"_benchmark_save = {mark}\n")
+    return "".join(lines)
+
+
+def watch_latency(part_id: str, path: Path, cwd: Path, env: dict[str, str],
+                  names: list[str]) -> tuple[list[float], float, float]:
+    """Seconds from saving the file to `arena watch` printing the summary of the re-check, for an edit of each
+    exercise in `names` (one save each); the seconds of one save without an edit (every check re-runs); and
+    the median CPU seconds the watcher and its warm worker spent on one edit."""
     proc = subprocess.Popen([sys.executable, "-m", "arena.cli", "watch", part_id, "--file", str(path)],
                             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue = queue.Queue()
@@ -105,18 +121,19 @@ def watch_latency(part_id: str, path: Path, cwd: Path, env: dict[str, str], save
     def cpu() -> float:
         return sum(_cpu_seconds(pid) for pid in [proc.pid, *_children(proc.pid)])
 
+    def save(text: str) -> tuple[float, float]:
+        time.sleep(1.0)  # let the watcher settle (and the warm worker finish loading)
+        before = cpu()
+        path.write_text(text)
+        start = time.perf_counter()
+        wait_for("Watching")
+        return time.perf_counter() - start, cpu() - before
+
     try:
         wait_for("Watching")
-        times, cpus = [], []
-        for i in range(saves):
-            time.sleep(1.0)  # let the watcher settle (and the warm worker finish loading)
-            before = cpu()
-            path.write_text(path.read_text() + f"\n# save {i}\n")
-            start = time.perf_counter()
-            wait_for("Watching")
-            times.append(time.perf_counter() - start)
-            cpus.append(cpu() - before)
-        return min(times), statistics.median(times), statistics.median(cpus)
+        edits = [save(edit_exercise(path.read_text(), name, i)) for i, name in enumerate(names)]
+        everything, _ = save(path.read_text())
+        return [e[0] for e in edits], everything, statistics.median(e[1] for e in edits)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -186,19 +203,29 @@ def main(argv: list[str] | None = None) -> int:
                            + ("" if code == 0 else f" exit {code}")))
             if not args.no_watch:
                 limit = 1.0 if part.chapter.number == 0 else 2.0
-                s, median, cpu = watch_latency(part_id, path, work, env, saves=max(2, args.rounds))
-                good = s <= limit
+                names = _exercises(part_id)
+                times, everything, cpu = watch_latency(part_id, path, work, env, names)
+                median, worst = statistics.median(times), max(times)
+                slowest = names[times.index(worst)]
+                good = worst <= limit
                 ok &= good or part_id in ("0.3", "0.4")
-                print(f"{'arena watch ' + part_id + ' (save → results)':44} {s:8.2f} {median:8.2f} {'':8} {'':8} "
-                      f"{'':8} {'':8}  ≤{limit:g} s {'ok' if good else 'MISSED'} (CPU {cpu:.2f} s per save)")
+                print(f"{'arena watch ' + part_id + ' (edit → results)':44} {min(times):8.2f} {median:8.2f} "
+                      f"{'':8} {'':8} {'':8} {'':8}  worst {worst:.2f} s ({slowest}) ≤{limit:g} s "
+                      f"{'ok' if good else 'MISSED'}; CPU {cpu:.2f} s per edit")
+                print(f"{'arena watch ' + part_id + ' (save, no edit: re-check all)':44} {everything:8.2f} "
+                      f"{'':8} {'':8} {'':8} {'':8} {'':8}  (information)")
     return 0 if ok else 1
 
 
-def _first_exercise(part_id: str) -> str:
+def _exercises(part_id: str) -> list[str]:
     from arena.catalog import get_part
     from arena.lesson import load_lesson
 
-    return load_lesson(get_part(part_id)).exercise_names()[0]
+    return load_lesson(get_part(part_id)).exercise_names()
+
+
+def _first_exercise(part_id: str) -> str:
+    return _exercises(part_id)[0]
 
 
 if __name__ == "__main__":

@@ -211,6 +211,29 @@ def test_watch_rechecks_when_the_file_is_saved(tmp_path: Path) -> None:
         proc.wait(timeout=30)
 
 
+def test_watch_rechecks_only_what_an_edit_reaches(tmp_path: Path) -> None:
+    second = NAMES[1]
+    path = learner_file(tmp_path / "mine.py")
+    proc = subprocess.Popen([sys.executable, "-m", "arena.cli", "watch", PART, "--file", str(path),
+                             "--only", FIRST, "--only", second], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        output = _read_until(lines, "Watching", timeout=120)
+        assert "2/2 exercises pass" in output and "Kept" not in output
+        path.write_text(path.read_text() + f"\n\ndef {second}(rays, us):\n    return rays\n")  # breaks only it
+        output = _read_until(lines, "Watching", timeout=120)
+        assert "1/2 exercises pass" in output and f"{second} failed" in output
+        assert "Kept 1 passing result " in output and FIRST not in output
+        path.write_text(path.read_text())  # saved without an edit: everything is checked again
+        output = _read_until(lines, "Watching", timeout=120)
+        assert "Kept" not in output and "No change in any result" in output and "1/2 exercises pass" in output
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def _read_until(lines: queue.Queue, marker: str, timeout: float) -> str:
     deadline, seen = time.monotonic() + timeout, []
     while time.monotonic() < deadline:

@@ -42,3 +42,25 @@ def test_check_imports_torch_only_in_its_worker(tmp_path: Path) -> None:
     path = learner_file(tmp_path / "mine.py")
     output = _run([["check", PART, "--file", str(path), "--only", FIRST]], tmp_path)
     assert "-> light" in output, output
+
+
+def test_the_watch_benchmark_edits_exactly_one_exercise() -> None:
+    """benchmarks/latency.py times watch on saves that each change one exercise's code (as a learner's edit
+    does); a save that changed no code at all would time nothing."""
+    import importlib.util
+
+    from arena.catalog import get_part
+    from arena.changes import fingerprints, unchanged
+    from arena.lesson import load_lesson
+
+    spec = importlib.util.spec_from_file_location("latency", Path(__file__).parents[1] / "benchmarks" / "latency.py")
+    latency = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(latency)
+    for part_id in ("0.5", "1.3"):  # 0.5 has classes among its exercises
+        part = get_part(part_id)
+        names = load_lesson(part).exercise_names()
+        source = part.solutions_path.read_text()
+        for name in names:
+            edited = latency.edit_exercise(source, name, 7)
+            same = unchanged(fingerprints(source, names), fingerprints(edited, names))
+            assert name not in same, (part_id, name)

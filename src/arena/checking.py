@@ -28,6 +28,18 @@ def time_limit(seconds: float) -> Callable[[F], F]:
     return mark
 
 
+def uses_learner(*names: str) -> Callable[[F], F]:
+    """Declare the other names of the learner's file that a check reads from its namespace (say the
+    learner's `Tensor` class, to build inputs). `arena watch` reads this declaration from checks.py's
+    syntax tree and re-checks the exercise when the code of any of them changes (see arena/changes.py)."""
+
+    def mark(fn: F) -> F:
+        fn.__arena_learner_names__ = names  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
 def limit_of(check_fn: Callable) -> float:
     """A check's time limit; ARENA_TIME_LIMIT (seconds) overrides every limit, e.g. in tests."""
     override = os.environ.get("ARENA_TIME_LIMIT")

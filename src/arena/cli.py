@@ -230,9 +230,12 @@ def watch(part_id: PartArg, file: FileOpt = None,
     """Re-run the checks every time you save your file (Ctrl+C to stop).
 
     One worker stays warm (torch and the part's checks are loaded once; your file is re-imported on each
-    save). After the first run only what changed is shown, then what still fails and a summary."""
+    save). After the first run only what changed is shown, then what still fails and a summary. A passing
+    exercise is not re-checked while the code it uses is unchanged (comments do not count); saving the
+    file without any edit re-checks everything."""
     from watchfiles import watch as watch_changes
 
+    from arena.changes import declared_learner_names, fingerprints, unchanged
     from arena.progress import record_results
 
     _use_cli_warnings()
@@ -240,14 +243,17 @@ def watch(part_id: PartArg, file: FileOpt = None,
     path = _checked_file(part, file).resolve()
     names = _names(part, only)
     worker: Worker | None = Worker(part)
+    checks = part.path / "checks.py"
+    uses = declared_learner_names(checks.read_text(encoding="utf-8")) if checks.is_file() else {}
     previous: dict[str, Result] | None = None
+    checked_source, checked_prints = None, None
     try:
         while True:
             stamp = _mtime(path)
             out.rule(f"{part.id} {part.title} · {time.strftime('%H:%M:%S')}")
-            if not path.is_file():
+            source = _read_text(path)
+            if source is None:
                 err.print(f"[red]{path} is gone; waiting for it to come back…[/red]")
-                results = None
             else:
                 before = previous
 
@@ -256,13 +262,22 @@ def watch(part_id: PartArg, file: FileOpt = None,
                     if before is None or old is None or (old.status, old.message) != (result.status, result.message):
                         _print_result(result)
 
-                results, worker = run_in_workers(part, path, names, show, worker)
+                prints = fingerprints(source, names, path, uses)
+                kept = _kept_results(previous, unchanged(checked_prints, prints) if source != checked_source else set())
+                rerun = [n for n in names if n not in kept]
+                checked, worker = run_in_workers(part, path, rerun, show, worker) if rerun else ([], worker)
                 if worker is None:  # after a crash or a hang: a fresh worker warms up while you edit
                     worker = Worker(part)
-                record_results(part.id, results)
+                record_results(part.id, checked)
+                fresh = {r.exercise: r for r in checked}
+                results = [fresh.get(n) or kept[n] for n in names]
                 if previous is not None:
                     _print_changes(previous, results)
+                if kept:
+                    out.print(f"[dim]Kept {len(kept)} passing result{'s' * (len(kept) != 1)} (code unchanged; save "
+                              "without editing to re-check all).[/dim]")
                 previous = {r.exercise: r for r in results}
+                checked_source, checked_prints = source, prints
                 out.print(summary_line(results))
             out.print(f"[dim]Watching {path.name} for changes… (Ctrl+C to stop)[/dim]")
             # The timeout lets a save made while the checks ran (before watching began) be noticed too.
@@ -275,6 +290,20 @@ def watch(part_id: PartArg, file: FileOpt = None,
     finally:
         if worker is not None:
             worker.close()
+
+
+def _kept_results(previous: dict[str, Result] | None, same_code: set[str]) -> dict[str, Result]:
+    """The previous passing results of the exercises whose code did not change."""
+    if previous is None:
+        return {}
+    return {n: r for n, r in previous.items() if n in same_code and r.status == PASSED}
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        return None
 
 
 def _mtime(path: Path) -> int:

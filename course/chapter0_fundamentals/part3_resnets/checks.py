@@ -13,7 +13,15 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from arena.checking import CheckFailure, expect_close, expect_equal, expect_shape, expect_type, time_limit
+from arena.checking import (
+    CheckFailure,
+    expect_close,
+    expect_equal,
+    expect_shape,
+    expect_type,
+    time_limit,
+    uses_learner,
+)
 
 from . import solutions as ref
 
@@ -459,6 +467,7 @@ def check_predict(predict) -> str:
 # ----------------------------------------------------------------------------- 3️⃣ feature extraction
 
 
+@uses_learner("load_pretrained_resnet34")
 @time_limit(40)
 def check_get_resnet_for_feature_extraction(get_resnet_for_feature_extraction) -> str:
     import arena.resources

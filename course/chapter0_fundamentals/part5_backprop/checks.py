@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from arena.checking import CheckFailure, expect_close, expect_equal, expect_shape, expect_type
+from arena.checking import CheckFailure, expect_close, expect_equal, expect_shape, expect_type, uses_learner
 
 from . import solutions as ref
 
@@ -316,6 +316,7 @@ class _TrackingOff:
         self.ns["grad_tracking_enabled"] = self.was
 
 
+@uses_learner("Tensor")
 def check_log_forward(log_forward: Callable) -> str:
     ns = _namespace(log_forward)
     T = _need(ns, "Tensor", "the Tensor class")
@@ -335,6 +336,7 @@ def check_log_forward(log_forward: Callable) -> str:
     return "values, requires_grad, recipe, and grad tracking switched off"
 
 
+@uses_learner("Tensor")
 def check_multiply_forward(multiply_forward: Callable) -> str:
     ns = _namespace(multiply_forward)
     T = _need(ns, "Tensor", "the Tensor class")
@@ -358,6 +360,7 @@ def check_multiply_forward(multiply_forward: Callable) -> str:
     return "Tensor and number arguments in either position, parents, requires_grad, tracking off"
 
 
+@uses_learner("Tensor")
 def check_wrap_forward_fn(wrap_forward_fn: Callable) -> str:
     ns = _namespace(wrap_forward_fn)
     T = _need(ns, "Tensor", "the Tensor class")
@@ -504,6 +507,7 @@ def _manual(T: type, func: Callable, *args: Any, **kwargs: Any) -> Any:
     return out
 
 
+@uses_learner("Tensor")
 @_uses("topological_sort")
 def check_sorted_computational_graph(sorted_computational_graph: Callable) -> str:
     T = _need(_namespace(sorted_computational_graph), "Tensor", "the Tensor class")
@@ -571,6 +575,7 @@ def _compare_leaf_grads(T: type, leaves: list, tleaves: list, what: str, scale: 
         _expect_array(leaf.grad.array, tleaf.grad.numpy() * scale, f"{what}: .grad of leaf {k}", rtol=1e-6)
 
 
+@uses_learner("Tensor")
 @_uses("Tensor", "BackwardFuncLookup", "topological_sort", "sorted_computational_graph", "unbroadcast",
        "log_back", "multiply_back0", "multiply_back1")
 def check_backprop(backprop: Callable) -> str:
@@ -827,6 +832,7 @@ def _torch_maximum(x: Any, y: Any) -> torch.Tensor:
     return torch.maximum(x, y)
 
 
+@uses_learner("Tensor", "backprop")
 @_uses("wrap_forward_fn", "maximum_back0", "backprop")
 def check_relu(relu: Callable) -> str:
     ns = _namespace(relu)
@@ -869,6 +875,7 @@ def check_matmul2d_back1(matmul2d_back1: Callable) -> str:
     return "matches torch for several shapes"
 
 
+@uses_learner("Tensor")
 def check_inplace_add(inplace_add: Callable) -> str:
     ns = _namespace(inplace_add)
     T = _need(ns, "Tensor", "the Tensor class")
@@ -900,6 +907,7 @@ def check_inplace_add(inplace_add: Callable) -> str:
 # ============================================================================ 4️⃣ a working nn
 
 
+@uses_learner("Tensor")
 def check_Parameter(Parameter: type) -> str:  # noqa: N802
     T = _need(_namespace(Parameter), "Tensor", "the Tensor class")
     t = T(np.ones((2, 3), dtype=np.float32))
@@ -915,6 +923,7 @@ def check_Parameter(Parameter: type) -> str:  # noqa: N802
     return "a leaf Tensor that shares the array and requires grad by default"
 
 
+@uses_learner("Parameter", "Tensor")
 def check_Module(Module: type) -> str:  # noqa: N802
     ns = _namespace(Module)
     T = _need(ns, "Tensor", "the Tensor class")
@@ -985,6 +994,7 @@ def check_Module(Module: type) -> str:  # noqa: N802
     return "recursive registration (grandchildren too), no duplicates, shared submodules, recurse=False, modules(), re-assignment"
 
 
+@uses_learner("Parameter", "Tensor", "backprop")
 @_uses("Parameter", "Module", "wrap_forward_fn", "matmul2d_back1", "permute_back", "unbroadcast", "backprop")
 def check_Linear(Linear: type) -> str:  # noqa: N802
     ns = _namespace(Linear)
@@ -1037,6 +1047,7 @@ def check_Linear(Linear: type) -> str:  # noqa: N802
     return "shapes, initialisation range, in/out_features, repr, forward, gradients, bias=False"
 
 
+@uses_learner("Tensor")
 @_uses("Linear", "relu")
 def check_MLP(MLP: type) -> str:  # noqa: N802
     ns = _namespace(MLP)
@@ -1056,6 +1067,7 @@ def check_MLP(MLP: type) -> str:  # noqa: N802
     return "parameter shapes, flattening, Linear -> ReLU -> Linear"
 
 
+@uses_learner("Tensor", "backprop")
 @_uses("wrap_forward_fn", "backprop", "exp_back", "sum_back", "log_back", "getitem_back", "unbroadcast")
 def check_cross_entropy(cross_entropy: Callable) -> str:
     ns = _namespace(cross_entropy)
@@ -1084,6 +1096,7 @@ def check_cross_entropy(cross_entropy: Callable) -> str:
     return "losses and gradients match torch, also for logits around 1000"
 
 
+@uses_learner("grad_tracking_enabled")
 def check_NoGrad(NoGrad: type) -> str:  # noqa: N802
     ns = _namespace(NoGrad)
     if "grad_tracking_enabled" not in ns:
@@ -1124,6 +1137,7 @@ def check_NoGrad(NoGrad: type) -> str:  # noqa: N802
     return "switches tracking off, restores the previous value (nested, and after an exception)"
 
 
+@uses_learner("Parameter", "Tensor")
 @_uses("inplace_add", "NoGrad")
 def check_SGD(SGD: type) -> str:  # noqa: N802
     ns = _namespace(SGD)
