@@ -325,6 +325,29 @@ def test_geometry_dimensions_per_feature_falls(source):
     assert abs(run["dimensions_per_feature"][_instance(run, 0.42)] - 0.5) < 0.02
 
 
+def test_the_geometry_code_block_is_the_run_behind_the_figure():
+    """The lesson's section-5 code block, run with a recording `optimize`, sets up the shipped geometry run:
+    same sparsities, sizes, initial weights and training arguments (make_runs.geometry's defaults)."""
+    from arena.catalog import get_part
+    from arena.lesson import Code, load_lesson
+
+    blocks = [b for b in load_lesson(get_part("1.7")).blocks
+              if isinstance(b, Code) and "dimensions_per_feature(model.W" in b.source]
+    assert len(blocks) == 1
+    calls = []
+    namespace = {**vars(ref), "smoke": lambda: False,
+                 "optimize": lambda model, **kwargs: calls.append((model, kwargs)) or []}
+    exec(blocks[0].source, namespace)  # noqa: S102 - the course's own lesson text
+    (model, kwargs), = calls
+    assert kwargs == dict(n_batch=256, steps=3_000, lr=1e-2, lr_scale=ref.cosine_decay_lr, seed=0)
+    assert (model.cfg.n_features, model.cfg.n_hidden) == (100, 20)
+    shipped_p = t.tensor(make_runs.GEOMETRY_P)[:, None]
+    assert t.equal(model.feature_probability, shipped_p.expand_as(model.feature_probability))
+    t.manual_seed(0)  # make_runs.geometry's initial weights
+    shipped_init = ref.Model(model.cfg, feature_probability=shipped_p)
+    assert t.equal(model.W, shipped_init.W)
+
+
 def _geometry_steps(source: str) -> dict:
     return SHIPPED["geometry"] if source == "shipped" else ci_geometry_steps()
 
