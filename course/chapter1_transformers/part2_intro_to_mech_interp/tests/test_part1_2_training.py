@@ -34,3 +34,15 @@ def test_arena_train_runs_a_few_steps(tmp_path):
     assert card["train_config"]["steps"] == 2
     assert [h["step"] for h in card["history"]] == [0, 2]
     assert (out / "model.safetensors").exists() and (out / trainer.CHECKPOINTS_FILE).exists()
+
+
+def test_shipped_model_was_trained_on_todays_corpus():
+    """The card's corpus hash is that of the corpus the training script builds now: `arena train attn-only-2l`
+    re-makes the shipped model from the same text."""
+    from arena.zoo import read_card
+    from course.chapter1_transformers.zoo import corpus
+
+    card = read_card("attn-only-2l")
+    cfg = trainer.TrainConfig()
+    assert card["train_config"]["n_stories"] == cfg.n_stories and card["provenance"]["corpus_seed"] == cfg.corpus_seed
+    assert corpus.corpus_hash(corpus.corpus_text(cfg.n_stories, cfg.corpus_seed)) == card["provenance"]["corpus_sha256"]
