@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import plotly.graph_objects as go
 import torch as t
@@ -185,5 +186,6 @@ def phase_change() -> go.Figure:
                              line=dict(dash="dot")), secondary_y=True)
     fig.update_layout(title="attn-only-2l during training", xaxis_title="step")
     fig.update_yaxes(title_text="score", range=[0, 1], secondary_y=False)
-    fig.update_yaxes(title_text="loss (nats)", secondary_y=True)
+    top_loss = max(max(h["loss_first_half"], h["loss_second_half"]) for h in history)
+    fig.update_yaxes(title_text="loss (nats)", range=[0, math.ceil(top_loss)], secondary_y=True)
     return fig

@@ -332,7 +332,7 @@ def test_the_geometry_code_block_is_the_run_behind_the_figure():
     from arena.lesson import Code, load_lesson
 
     blocks = [b for b in load_lesson(get_part("1.7")).blocks
-              if isinstance(b, Code) and "dimensions_per_feature(model.W" in b.source]
+              if isinstance(b, Code) and "dimensions_per_feature(model.W.detach())" in b.source]
     assert len(blocks) == 1
     calls = []
     namespace = {**vars(ref), "smoke": lambda: False,
