@@ -68,6 +68,7 @@ def test_part_page_renders_every_block(part: Part) -> None:
         assert any(f"Hint 1 for `{name}`" in label for label in expanders), name
     n_figures = len(lesson.directives("figure"))
     assert len(at.get("plotly_chart")) + len(at.get("iframe")) == n_figures  # iframe: offline HTML views
+    assert at.code and all(c.proto.wrap_lines for c in at.code)  # a long line wraps instead of hiding its end
 
 
 def test_part_page_shows_check_status() -> None:

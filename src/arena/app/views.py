@@ -151,7 +151,7 @@ def render_block(part: Part, block, states: dict, hint_counts: dict) -> None:
     elif isinstance(block, Markdown):
         render_markdown(block.text)
     elif isinstance(block, Code):
-        st.code(block.source, language=block.language or None)
+        st.code(block.source, language=block.language or None, wrap_lines=True)
     elif block.kind == "exercise":
         render_exercise(part, block, states)
     elif block.kind == "hint":
@@ -160,7 +160,7 @@ def render_block(part: Part, block, states: dict, hint_counts: dict) -> None:
             st.markdown(block.body)
     elif block.kind == "solution":
         with st.expander(f"🔑 Solution for `{block.name}`"):
-            st.code(cached_solution(part.id, block.name), language="python")
+            st.code(cached_solution(part.id, block.name), language="python", wrap_lines=True)
             if block.body:
                 st.markdown(block.body)
     elif block.kind == "figure":
@@ -174,7 +174,7 @@ def render_block(part: Part, block, states: dict, hint_counts: dict) -> None:
         if block.body:
             st.caption(block.body)
     elif block.kind == "code":
-        st.code(cached_solution(part.id, block.name), language="python")
+        st.code(cached_solution(part.id, block.name), language="python", wrap_lines=True)
         if block.body:
             st.caption(block.body)
 
