@@ -62,14 +62,6 @@ def best(command: list[str], rounds: int, cwd: Path, env: dict[str, str]) -> tup
     return min(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2]
 
 
-def _cpu(command: list[str], torch_cpu: float) -> str:
-    return f"{CPU[' '.join(command)] / torch_cpu:8.2f}"
-
-
-def _median(command: list[str], torch_median: float) -> str:
-    return f"{MEDIAN[' '.join(command)] / torch_median:8.2f}"
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of one process so far (Linux /proc; 0 elsewhere)."""
     try:
@@ -145,11 +137,8 @@ HEADER = (f"{'command':44} {'best s':>8} {'median s':>8} {'Ã— torch':>8} {'med Ã
           "  target (wall)")
 
 
-def _row(label: str, command: list[str] | None, s: float, mb: float, torch: tuple[float, float, float],
-         note: str) -> str:
+def _row(label: str, command: list[str], s: float, mb: float, torch: tuple[float, float, float], note: str) -> str:
     torch_s, torch_median, torch_cpu = torch
-    if command is None:
-        return f"{label:44} {s:8.2f} {'':8} {s / torch_s:8.2f} {'':8} {'':8} {mb:8.0f}  {note}"
     key = " ".join(command)
     return (f"{label:44} {s:8.2f} {MEDIAN[key]:8.2f} {s / torch_s:8.2f} {MEDIAN[key] / torch_median:8.2f} "
             f"{CPU[key] / torch_cpu:8.2f} {mb:8.0f}  {note}")

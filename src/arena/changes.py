@@ -88,7 +88,8 @@ def fingerprints(source: str, names: Iterable[str], path: Path | None = None,
             definitions.setdefault(node.name, []).append(node)
         elif not _is_main_block(node):
             top_level.append(node)
-    whole_file = _digest([ast.dump(tree)])
+    dumps = {name: [ast.dump(d) for d in defs] for name, defs in definitions.items()}
+    refs = {name: _names_used(defs) for name, defs in definitions.items()}
 
     def closure(*start: str) -> list[str]:
         seen, todo = set(), list(start)
@@ -97,20 +98,19 @@ def fingerprints(source: str, names: Iterable[str], path: Path | None = None,
             if current in seen or current not in definitions:
                 continue
             seen.add(current)
-            todo.extend(_names_used(definitions[current]))
+            todo.extend(refs[current])
         return sorted(seen)
 
     # Top-level code, and the definitions it uses (an object built at import time from a class of the file).
     shared = _digest([*(ast.dump(n) for n in top_level), _folder_state(path) if path is not None else "",
-                      *(ast.dump(d) for n in closure(*_names_used(top_level)) for d in definitions[n])])
+                      *(d for n in closure(*_names_used(top_level)) for d in dumps[n])])
     result = {}
     for name in names:
         reached = closure(name, *(uses or {}).get(name, ()))
-        used = _names_used(node for n in reached for node in definitions[n])
-        if used & DYNAMIC_NAMES:
-            result[name] = _digest([shared, whole_file])
+        if any(refs[n] & DYNAMIC_NAMES for n in reached):
+            result[name] = _digest([shared, ast.dump(tree)])
         else:
-            result[name] = _digest([shared, *(f"{n}={ast.dump(d)}" for n in reached for d in definitions[n])])
+            result[name] = _digest([shared, *(f"{n}={d}" for n in reached for d in dumps[n])])
     return result
 
 
