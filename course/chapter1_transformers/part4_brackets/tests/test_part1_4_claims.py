@@ -81,6 +81,14 @@ def position_0_activations(name: str, hooks: list | None = None) -> t.Tensor:
     return got[0]
 
 
+def least_squares_r2(x: t.Tensor, y: t.Tensor) -> float:
+    """R^2 of the least-squares fit y ~ x W + b (torch lstsq with an explicit ones column, in float64)."""
+    x, y = x.double(), y.double()
+    design = t.cat([x, t.ones(len(x), 1, dtype=t.float64)], 1)
+    resid = y - design @ t.linalg.lstsq(design, y).solution
+    return 1 - float(resid.pow(2).sum() / (y - y.mean(0)).pow(2).sum())
+
+
 def test_unembed_has_no_bias():
     """“(the unembedding has no bias in this model)”"""
     assert t.equal(model().b_U, t.zeros_like(model().b_U))
@@ -99,12 +107,8 @@ def test_model_answers_at_position_0():
 
 def test_ln_fit_is_good_at_position_0():
     """“on the inputs the model actually sees, the norm varies little, so a linear map with an intercept describes it well”"""
-    # independent least squares from the raw hooks (numpy-free torch lstsq with an explicit ones column)
-    x = position_0_activations("ln_final.hook_in").double()
-    y = position_0_activations("ln_final.hook_out").double()
-    design = t.cat([x, t.ones(len(x), 1, dtype=t.float64)], 1)
-    resid = y - design @ t.linalg.lstsq(design, y).solution
-    r2 = 1 - float(resid.pow(2).sum() / (y - y.mean(0)).pow(2).sum())
+    # independent least squares from the raw hooks
+    r2 = least_squares_r2(position_0_activations("ln_final.hook_in"), position_0_activations("ln_final.hook_out"))
     assert r2 == pytest.approx(facts()["ln_final_r2"], abs=2e-4) and r2 > 0.95
     says(f"On the 2,000 analysis strings the fit at position 0 has $R^2 = {facts()['ln_final_r2']}$")
     assert len(data()) == facts()["n_strings"] == 2000
@@ -188,10 +192,8 @@ def test_head_0_0_is_the_whole_string_open_proportion_head():
     # the share of "(" read off head 0.0's output at position 0 (z @ W_O from the raw hook)
     z = position_0_activations("blocks.0.attn.hook_z")[:, 0]
     out = z @ model().W_O[0, 0].detach()
-    share = ((data().toks == 3).sum(-1) / brackets.sum(-1)).double()[:, None]
-    design = t.cat([out.double(), t.ones(len(out), 1, dtype=t.float64)], 1)
-    resid = share - design @ t.linalg.lstsq(design, share).solution
-    r2 = round(1 - float(resid.pow(2).sum() / (share - share.mean()).pow(2).sum()), 3)
+    share = ((data().toks == 3).sum(-1) / brackets.sum(-1))[:, None]
+    r2 = round(least_squares_r2(out, share), 3)
     fits = {k: round(v, 3) for k, v in analysis.open_share_fit_at_start(model(), data()).items()}
     assert r2 == pytest.approx(fits["head 0.0"], abs=2e-3) and fits == f["open_share_r2"]
     assert max(fits, key=fits.get) == "head 0.0" and r2 > 0.9
